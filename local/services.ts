@@ -1,0 +1,253 @@
+// The pieces of the local stack (no Docker): the real Kafka broker, the
+// Qdrant-compatible server, Prometheus and the consumer service. Each one can be
+// started, stopped, killed and checked for readiness on its own, so the
+// reliability tests can inject real faults (SIGKILL the broker, stop Qdrant).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { startProcess, stopProcess, waitFor, readPid, type ProcessSpec } from './process.js';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Toolchain {
+  kafkaVersion: string;
+  kafkaLibs: string;
+  java: string;
+  python: string;
+  prometheus: string;
+  promtool: string;
+}
+
+export interface StackConfig {
+  runDir: string;
+  kafkaPort: number;
+  kafkaControllerPort: number;
+  kafkaHeap: string;
+  qdrantPort: number;
+  prometheusPort: number;
+  metricsPort: number;
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new Error(`${name}=${JSON.stringify(raw)} is not a valid port (expected an integer 1..65535)`);
+  }
+  return n;
+}
+
+export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
+  return Object.freeze({
+    runDir: resolve(env.WITNESSLOG_RUN_DIR ?? join(repoRoot, '.run')),
+    kafkaPort: port(env, 'KAFKA_PORT', 9092),
+    kafkaControllerPort: port(env, 'KAFKA_CONTROLLER_PORT', 9093),
+    kafkaHeap: env.KAFKA_HEAP ?? '512m',
+    qdrantPort: port(env, 'QDRANT_PORT', 6333),
+    prometheusPort: port(env, 'PROMETHEUS_PORT', 9090),
+    metricsPort: port(env, 'METRICS_PORT', 9464),
+  });
+}
+
+export function loadToolchain(): Toolchain {
+  const file = join(repoRoot, '.run', 'toolchain.json');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run 'bash local/setup.sh' first (npm start and npm test do)`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Toolchain;
+}
+
+export interface Service {
+  name: string;
+  /** Where it listens, for people. */
+  address: string;
+  spec: ProcessSpec;
+  start(): Promise<void>;
+  stop(opts?: { signal?: NodeJS.Signals; graceMs?: number }): Promise<void>;
+  /** SIGKILL, no grace: for fault-injection tests. */
+  kill(): Promise<void>;
+  ready(): Promise<boolean>;
+  running(): boolean;
+}
+
+function service(
+  name: string,
+  address: string,
+  spec: ProcessSpec,
+  ready: () => Promise<boolean>,
+  prepare: () => Promise<void> = async () => {},
+  readyTimeoutMs = 90_000,
+): Service {
+  return {
+    name,
+    address,
+    spec,
+    ready,
+    async start() {
+      await prepare();
+      const pid = await startProcess(spec);
+      await waitFor(name, ready, { timeoutMs: readyTimeoutMs, logFile: spec.logFile, pid });
+    },
+    stop: (opts) => stopProcess(spec, opts),
+    kill: () => stopProcess(spec, { signal: 'SIGKILL', graceMs: 0 }),
+    running: () => readPid(spec.pidFile) !== undefined,
+  };
+}
+
+async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    if (!(key in values)) throw new Error(`no value for {{${key}}}`);
+    return String(values[key]);
+  });
+}
+
+export function kafkaService(cfg: StackConfig, tools: Toolchain, extraProperties = ''): Service {
+  const dir = join(cfg.runDir, 'kafka');
+  const dataDir = join(dir, 'data');
+  const props = join(dir, 'server.properties');
+  const brokers = [`127.0.0.1:${cfg.kafkaPort}`];
+  const spec: ProcessSpec = {
+    name: 'kafka',
+    command: tools.java,
+    args: [
+      `-Xms${cfg.kafkaHeap}`,
+      `-Xmx${cfg.kafkaHeap}`,
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`,
+      '-cp',
+      join(tools.kafkaLibs, '*'),
+      'kafka.Kafka',
+      props,
+    ],
+    logFile: join(cfg.runDir, 'logs', 'kafka.log'),
+    pidFile: join(cfg.runDir, 'pids', 'kafka.pid'),
+    ports: [cfg.kafkaPort, cfg.kafkaControllerPort],
+  };
+  const prepare = async () => {
+    mkdirSync(dataDir, { recursive: true });
+    const template = readFileSync(join(repoRoot, 'local/kafka/server.properties'), 'utf8');
+    writeFileSync(
+      props,
+      fill(template, { KAFKA_PORT: cfg.kafkaPort, KAFKA_CONTROLLER_PORT: cfg.kafkaControllerPort, KAFKA_DATA_DIR: dataDir }) +
+        extraProperties,
+    );
+    if (!existsSync(join(dataDir, 'meta.properties'))) await formatKafkaStorage(tools, props);
+  };
+  return service('kafka', `PLAINTEXT://127.0.0.1:${cfg.kafkaPort}`, spec, () => kafkaReady(brokers), prepare);
+}
+
+// KRaft needs its log directory formatted with a cluster id before the first start.
+async function formatKafkaStorage(tools: Toolchain, props: string): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
+  execFileSync(
+    tools.java,
+    ['-cp', join(tools.kafkaLibs, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
+    { stdio: 'pipe' },
+  );
+}
+
+// Ready means a real metadata request succeeds and the group coordinator answers:
+// the first consumer group would otherwise wait for __consumer_offsets to be created.
+export async function kafkaReady(brokers: string[]): Promise<boolean> {
+  const kafka = new kafkajs.Kafka({
+    brokers,
+    clientId: 'witnesslog-readiness',
+    logLevel: kafkajs.logLevel.NOTHING,
+    connectionTimeout: 1000,
+    retry: { retries: 2, initialRetryTime: 200 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: [] });
+    await admin.describeGroups(['witnesslog-readiness']);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+export function qdrantService(cfg: StackConfig, tools: Toolchain, env: NodeJS.ProcessEnv = {}): Service {
+  const dataDir = join(cfg.runDir, 'qdrant', 'data');
+  const spec: ProcessSpec = {
+    name: 'qdrant',
+    command: tools.python,
+    args: [join(repoRoot, 'local/qdrant/server.py'), '--host', '127.0.0.1', '--port', String(cfg.qdrantPort), '--data', dataDir],
+    env,
+    logFile: join(cfg.runDir, 'logs', 'qdrant.log'),
+    pidFile: join(cfg.runDir, 'pids', 'qdrant.pid'),
+    ports: [cfg.qdrantPort],
+  };
+  const url = `http://127.0.0.1:${cfg.qdrantPort}`;
+  return service('qdrant', url, spec, () => httpOk(`${url}/readyz`), async () => mkdirSync(dataDir, { recursive: true }));
+}
+
+export function prometheusService(cfg: StackConfig, tools: Toolchain): Service {
+  const dir = join(cfg.runDir, 'prometheus');
+  const config = join(dir, 'prometheus.yml');
+  const spec: ProcessSpec = {
+    name: 'prometheus',
+    command: tools.prometheus,
+    args: [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${cfg.prometheusPort}`,
+      '--storage.tsdb.retention.time=2d',
+      '--web.enable-lifecycle',
+    ],
+    logFile: join(cfg.runDir, 'logs', 'prometheus.log'),
+    pidFile: join(cfg.runDir, 'pids', 'prometheus.pid'),
+    ports: [cfg.prometheusPort],
+  };
+  const url = `http://127.0.0.1:${cfg.prometheusPort}`;
+  const prepare = async () => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(config, prometheusConfig(cfg));
+  };
+  return service('prometheus', url, spec, () => httpOk(`${url}/-/ready`), prepare);
+}
+
+/** The local Prometheus config: local/prometheus.yml with this stack's ports filled in. */
+export function prometheusConfig(cfg: StackConfig): string {
+  const template = readFileSync(join(repoRoot, 'local/prometheus.yml'), 'utf8');
+  return fill(template, { METRICS_PORT: cfg.metricsPort, PROMETHEUS_PORT: cfg.prometheusPort, REPO: repoRoot });
+}
+
+/** Environment that points a client (the consumer, a test) at this stack. */
+export function stackEnv(cfg: StackConfig, tools: Toolchain): Record<string, string> {
+  return {
+    KAFKA_BROKERS: `127.0.0.1:${cfg.kafkaPort}`,
+    QDRANT_URL: `http://127.0.0.1:${cfg.qdrantPort}`,
+    PROMETHEUS_URL: `http://127.0.0.1:${cfg.prometheusPort}`,
+    METRICS_PORT: String(cfg.metricsPort),
+    WITNESSLOG_PYTHON: tools.python,
+    WITNESSLOG_PROMTOOL: tools.promtool,
+    WITNESSLOG_RUN_DIR: cfg.runDir,
+  };
+}
+
+/** The consumer service (consumer/src/main.ts), run from source through tsx. */
+export function consumerService(cfg: StackConfig, tools: Toolchain, env: Record<string, string> = {}): Service {
+  const spec: ProcessSpec = {
+    name: 'consumer',
+    command: process.execPath,
+    args: ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'consumer/src/main.ts')],
+    cwd: repoRoot,
+    env: { ...stackEnv(cfg, tools), ...env },
+    logFile: join(cfg.runDir, 'logs', 'consumer.log'),
+    pidFile: join(cfg.runDir, 'pids', 'consumer.pid'),
+    ports: [cfg.metricsPort],
+  };
+  const url = `http://127.0.0.1:${cfg.metricsPort}`;
+  return service('consumer', `${url}/metrics`, spec, () => httpOk(`${url}/readyz`));
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the tests need, and nothing twice:
+#   npm packages       -> node_modules/ (npm ci when package-lock.json changed)
+#   Kafka broker jars  -> $WITNESSLOG_CACHE/kafka-<version>/libs (Maven Central, via mvn)
+#   Python + qdrant    -> $WITNESSLOG_CACHE/venv-<hash of requirements.txt> (PyPI, via pip)
+#   Prometheus         -> Debian's `prometheus` package (it ships promtool), via apt-get
+# Then writes .run/toolchain.json, which local/services.ts reads to find them.
+# The cache lives outside the clone so a second clone reuses the downloads.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache="${WITNESSLOG_CACHE:-$HOME/.cache/witnesslog}"
+mkdir -p "$cache" "$root/.run"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
+hash_of() { sha256sum "$@" | sha256sum | cut -c1-12; }
+
+need node "install Node.js 20 or newer"
+need npm "install npm (it ships with Node.js)"
+need java "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless); Kafka runs on it"
+need mvn "install Maven (Debian: apt-get install maven); it fetches the Kafka jars from Maven Central"
+need python3 "install Python 3.11+ (Debian: apt-get install python3 python3-venv); the local Qdrant server runs on it"
+
+# --- npm -------------------------------------------------------------------
+lock_hash="$(hash_of "$root/package-lock.json" "$root/package.json" "$root"/*/package.json)"
+if [ "$(cat "$root/node_modules/.witnesslog-lock" 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing npm packages"
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > "$root/node_modules/.witnesslog-lock"
+fi
+
+# --- Kafka -----------------------------------------------------------------
+pom="$root/local/kafka/pom.xml"
+kafka_version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")"
+kafka_libs="$cache/kafka-$kafka_version-$(hash_of "$pom")/libs"
+if [ ! -f "$kafka_libs/.complete" ]; then
+  say "fetching Apache Kafka $kafka_version jars from Maven Central"
+  rm -rf "$kafka_libs"
+  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$kafka_libs" \
+    || die "mvn could not fetch the Kafka jars (is Maven Central reachable?)"
+  touch "$kafka_libs/.complete"
+fi
+
+# --- Python venv for the Qdrant-compatible server ----------------------------
+reqs="$root/local/qdrant/requirements.txt"
+venv="$cache/venv-$(hash_of "$reqs")"
+if [ ! -f "$venv/.complete" ]; then
+  say "creating the Python virtualenv for the local Qdrant server"
+  rm -rf "$venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs" \
+    || die "pip could not install $reqs (is PyPI reachable?)"
+  touch "$venv/.complete"
+fi
+
+# --- Prometheus --------------------------------------------------------------
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || die "Prometheus is missing and installing it needs root: run 'sudo apt-get install prometheus' once"
+  need apt-get "install Prometheus 2.x by hand (prometheus and promtool on PATH)"
+  say "installing Debian's prometheus package"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # The package's own service must not grab port 9090: policy-rc.d 101 tells
+  # the maintainer scripts not to start it.
+  policy=/usr/sbin/policy-rc.d
+  if [ -e "$policy" ]; then
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null || die "apt-get install prometheus failed"
+  else
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+    apt-get install -y -qq --no-install-recommends prometheus >/dev/null || { rm -f "$policy"; die "apt-get install prometheus failed"; }
+    rm -f "$policy"
+  fi
+fi
+
+cat > "$root/.run/toolchain.json" <<JSON
+{
+  "kafkaVersion": "$kafka_version",
+  "kafkaLibs": "$kafka_libs",
+  "java": "$(command -v java)",
+  "python": "$venv/bin/python",
+  "prometheus": "$(command -v prometheus)",
+  "promtool": "$(command -v promtool)"
+}
+JSON

@@ -1,0 +1,169 @@
+// The local stack's command line (npm start, npm test, npm run stack -- <cmd>):
+//   up      start Kafka, the Qdrant-compatible server and Prometheus in the background
+//   down    stop whatever `up` (or a crashed run) left behind
+//   status  say what runs where
+//   test    up, run every test file with node:test, then stop what it started
+//   start   up, plus the consumer service, in the foreground; Ctrl-C stops everything
+// Services that already run (from `npm run stack up`) are reused and left running,
+// which keeps the edit-test loop fast.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import {
+  kafkaService,
+  loadToolchain,
+  prometheusService,
+  qdrantService,
+  consumerService,
+  repoRoot,
+  stackConfig,
+  stackEnv,
+  type Service,
+  type StackConfig,
+  type Toolchain,
+} from './services.js';
+
+const log = (msg: string) => process.stderr.write(`[stack] ${msg}\n`);
+
+function infrastructure(cfg: StackConfig, tools: Toolchain): Service[] {
+  return [kafkaService(cfg, tools), qdrantService(cfg, tools), prometheusService(cfg, tools)];
+}
+
+/** Starts what is not running yet, in parallel; returns the services this call started. */
+async function up(services: Service[]): Promise<Service[]> {
+  const started: Service[] = [];
+  const results = await Promise.allSettled(
+    services.map(async (s) => {
+      if (s.running() && (await s.ready().catch(() => false))) return;
+      if (s.running()) await s.stop(); // a leftover that is not healthy
+      await s.start();
+      started.push(s);
+      log(`${s.name} ready at ${s.address}`);
+    }),
+  );
+  const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  if (failed.length > 0) {
+    await down(started);
+    throw new Error(failed.map((e) => e.message).join('\n'));
+  }
+  return started;
+}
+
+async function down(services: Service[]): Promise<void> {
+  // Reverse order: the consumer flushes into Qdrant and commits to Kafka before they go.
+  for (const s of [...services].reverse()) {
+    if (!s.running()) continue;
+    await s.stop();
+    log(`${s.name} stopped`);
+  }
+}
+
+function testFiles(filters: string[]): string[] {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name.startsWith('.')) continue;
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.test.ts') && path.split('/').includes('test')) found.push(relative(repoRoot, path));
+    }
+  };
+  for (const dir of ['schemas', 'producer', 'consumer', 'test']) if (existsSync(join(repoRoot, dir))) walk(join(repoRoot, dir));
+  found.sort();
+  return filters.length === 0 ? found : found.filter((f) => filters.some((x) => f.includes(x)));
+}
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+async function test(filters: string[]): Promise<number> {
+  const cfg = stackConfig();
+  const tools = loadToolchain();
+  const files = testFiles(filters);
+  if (files.length === 0) {
+    log(`no test files match ${filters.join(' ')}`);
+    return 1;
+  }
+  // Type errors fail the run before any test does; the compiler runs while the stack starts.
+  const typecheck = run('npx', ['tsc', '-b'], {});
+  const started = await up(infrastructure(cfg, tools));
+  let code = await typecheck;
+  if (code !== 0) log('type check failed');
+  const stopOnSignal = () => {
+    log('interrupted: stopping the stack');
+    void down(started).then(() => process.exit(130));
+  };
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  try {
+    const tested = await run(
+      process.execPath,
+      ['--conditions=witnesslog-src', '--import', 'tsx', '--test', '--test-reporter=spec', ...files],
+      stackEnv(cfg, tools),
+    );
+    code = code || tested;
+  } finally {
+    await down(started);
+  }
+  return code;
+}
+
+async function start(): Promise<void> {
+  const cfg = stackConfig();
+  const tools = loadToolchain();
+  const services = [...infrastructure(cfg, tools), consumerService(cfg, tools)];
+  await up(services.slice(0, 3));
+  await up(services.slice(3));
+  log('witnesslog is up:');
+  for (const s of services) log(`  ${s.name.padEnd(10)} ${s.address}   (log: ${relative(repoRoot, s.spec.logFile)})`);
+  log('Ctrl-C stops everything.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  log('stopping');
+  await down(services);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'status', ...rest] = argv;
+  const cfg = stackConfig();
+  switch (command) {
+    case 'up':
+      await up(infrastructure(cfg, loadToolchain()));
+      return 0;
+    case 'down':
+      await down([...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]);
+      return 0;
+    case 'status':
+      for (const s of [...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]) {
+        const state = s.running() ? ((await s.ready().catch(() => false)) ? 'ready' : 'starting/unhealthy') : 'stopped';
+        log(`${s.name.padEnd(10)} ${state.padEnd(18)} ${s.address}`);
+      }
+      return 0;
+    case 'clean':
+      await down([...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]);
+      for (const d of ['kafka', 'qdrant', 'prometheus', 'logs']) rmSync(join(cfg.runDir, d), { recursive: true, force: true });
+      return 0;
+    case 'test':
+      return test(rest);
+    case 'start':
+      await start();
+      return 0;
+    default:
+      log(`unknown command ${command}: use up | down | status | clean | test [filter…] | start`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    log(err.message);
+    process.exit(1);
+  },
+);
