@@ -189,7 +189,9 @@ export function qdrantService(cfg: StackConfig, tools: Toolchain, env: NodeJS.Pr
     ports: [cfg.qdrantPort],
   };
   const url = `http://127.0.0.1:${cfg.qdrantPort}`;
-  return service('qdrant', url, spec, () => httpOk(`${url}/readyz`), async () => mkdirSync(dataDir, { recursive: true }));
+  return service('qdrant', url, spec, () => httpOk(`${url}/readyz`), async () => {
+    mkdirSync(dataDir, { recursive: true });
+  });
 }
 
 export function prometheusService(cfg: StackConfig, tools: Toolchain): Service {
