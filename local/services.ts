@@ -17,6 +17,7 @@ export interface Toolchain {
   python: string;
   prometheus: string;
   promtool: string;
+  dockerCompose: string;
 }
 
 export interface StackConfig {
@@ -234,6 +235,7 @@ export function stackEnv(cfg: StackConfig, tools: Toolchain): Record<string, str
     METRICS_PORT: String(cfg.metricsPort),
     WITNESSLOG_PYTHON: tools.python,
     WITNESSLOG_PROMTOOL: tools.promtool,
+    WITNESSLOG_DOCKER_COMPOSE: tools.dockerCompose,
     WITNESSLOG_RUN_DIR: cfg.runDir,
   };
 }

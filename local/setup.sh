@@ -3,7 +3,7 @@
 #   npm packages       -> node_modules/ (npm ci when package-lock.json changed)
 #   Kafka broker jars  -> $WITNESSLOG_CACHE/kafka-<version>/libs (Maven Central, via mvn)
 #   Python + qdrant    -> $WITNESSLOG_CACHE/venv-<hash of requirements.txt> (PyPI, via pip)
-#   Prometheus         -> Debian's `prometheus` package (it ships promtool), via apt-get
+#   Prometheus, docker-compose -> Debian's packages (prometheus ships promtool), via apt-get
 # Then writes .run/toolchain.json, which local/services.ts reads to find them.
 # The cache lives outside the clone so a second clone reuses the downloads.
 set -euo pipefail
@@ -55,23 +55,27 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
-# --- Prometheus --------------------------------------------------------------
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
-  [ "$(id -u)" = 0 ] || die "Prometheus is missing and installing it needs root: run 'sudo apt-get install prometheus' once"
-  need apt-get "install Prometheus 2.x by hand (prometheus and promtool on PATH)"
-  say "installing Debian's prometheus package"
+# --- Debian packages: Prometheus (with promtool) and docker-compose (to validate docker-compose.yml)
+pkgs=()
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || pkgs+=(docker-compose)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || die "missing ${pkgs[*]}; installing needs root: run 'sudo apt-get install ${pkgs[*]}' once"
+  need apt-get "install ${pkgs[*]} by hand"
+  say "installing Debian packages: ${pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  # The package's own service must not grab port 9090: policy-rc.d 101 tells
-  # the maintainer scripts not to start it.
+  # Prometheus' own service must not grab port 9090: a policy-rc.d that exits 101
+  # tells the maintainer scripts not to start services.
   policy=/usr/sbin/policy-rc.d
-  if [ -e "$policy" ]; then
-    apt-get install -y -qq --no-install-recommends prometheus >/dev/null || die "apt-get install prometheus failed"
-  else
-    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
-    apt-get install -y -qq --no-install-recommends prometheus >/dev/null || { rm -f "$policy"; die "apt-get install prometheus failed"; }
-    rm -f "$policy"
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
   fi
+  status=0
+  apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null || status=$?
+  [ $created_policy = 0 ] || rm -f "$policy"
+  [ $status = 0 ] || die "apt-get install ${pkgs[*]} failed"
 fi
 
 cat > "$root/.run/toolchain.json" <<JSON
@@ -81,6 +85,7 @@ cat > "$root/.run/toolchain.json" <<JSON
   "java": "$(command -v java)",
   "python": "$venv/bin/python",
   "prometheus": "$(command -v prometheus)",
-  "promtool": "$(command -v promtool)"
+  "promtool": "$(command -v promtool)",
+  "dockerCompose": "$(command -v docker-compose)"
 }
 JSON
