@@ -19,7 +19,7 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
-COPY --from=build /app/schemas/package.json /app/schemas/witness-entry.v1.avsc schemas/
+COPY --from=build /app/schemas/package.json /app/schemas/*.avsc schemas/
 COPY --from=build /app/schemas/dist schemas/dist
 COPY --from=build /app/producer/package.json producer/
 COPY --from=build /app/producer/dist producer/dist

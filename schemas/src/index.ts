@@ -1,1 +1,47 @@
-export {};
+export {
+  modelSizes,
+  defaultRoutingDecision,
+  createWitnessEntry,
+  withQuality,
+  withLatency,
+  withError,
+  isSuccess,
+  meetsQualityThreshold,
+  computeLatencyTotal,
+  slowestComponent,
+  exceedsLatencyThreshold,
+} from './entry.js';
+export { timestampFromMicros, timestampToMicros, nowTimestamp, nowMicros } from './timestamp.js';
+export { validateEntry, limits, DEFAULT_DIM } from './validate.js';
+export { createCodec, defaultCodec, encodeEntry, decodeEntry, HEADER_BYTES } from './codec.js';
+export { schemaVersions, currentSchemaVersion, createSchemaVersion, loadSchemaVersion } from './versions.js';
+export { crc64Avro, fingerprintHex, CRC64_AVRO_EMPTY } from './crc64.js';
+export { parsingCanonicalForm } from './canonical-form.js';
+export {
+  witnessErrorCodes,
+  WitnessError,
+  InvalidEntryError,
+  InvalidOptionError,
+  DecodeError,
+  BadMarkerError,
+  UnknownFingerprintError,
+  TruncatedMessageError,
+  MalformedBodyError,
+  SchemaError,
+} from './errors.js';
+
+export type {
+  WitnessEntry,
+  DecodedWitnessEntry,
+  Embedding,
+  ModelSize,
+  RoutingDecision,
+  LatencyBreakdown,
+  LatencyComponent,
+  ErrorInfo,
+  QualityMetrics,
+} from './entry.js';
+export type { ValidateOptions } from './validate.js';
+export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';
+export type { SchemaVersion } from './versions.js';
+export type { WitnessErrorCode, WitnessErrorOptions } from './errors.js';

@@ -1,0 +1,87 @@
+// Schema versions: one .avsc file per version at the package root, each parsed
+// once into an avsc Type with its CRC-64-AVRO fingerprint. A version is never
+// edited after it shipped; a change is a new file and a new entry below.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import { parsingCanonicalForm } from './canonical-form.js';
+import { crc64Avro, fingerprintHex } from './crc64.js';
+import { SchemaError } from './errors.js';
+import { logicalTypes } from './logical-types.js';
+
+export interface SchemaVersion {
+  readonly version: number;
+  /** The schema as written in its file (doc strings included). */
+  readonly schema: object;
+  readonly type: avro.Type;
+  readonly canonicalForm: string;
+  /** CRC-64-AVRO of the Parsing Canonical Form, unsigned. */
+  readonly fingerprint: bigint;
+  /** The same as 16 hex digits, most significant first. */
+  readonly fingerprintHex: string;
+}
+
+/** Parses a schema (JSON value) into a version; throws SchemaError when avsc rejects it. */
+export function createSchemaVersion(version: number, source: object): SchemaVersion {
+  // A private, frozen copy: the fingerprint must keep describing the schema as it is now.
+  const schema = deepFreeze(structuredClone(source));
+  let type: avro.Type;
+  try {
+    // Unions stay unwrapped (`null` or the value) so the decoded value is the
+    // TypeScript shape; 'never' makes an ambiguous union fail here, at start-up.
+    type = avro.Type.forSchema(schema as avro.Schema, { logicalTypes, wrapUnions: 'never' });
+  } catch (err) {
+    throw new SchemaError(`schema version ${version} is not a valid Avro schema: ${(err as Error).message}`, err);
+  }
+  const canonicalForm = parsingCanonicalForm(schema);
+  const fingerprint = crc64Avro(canonicalForm);
+  return Object.freeze({ version, schema, type, canonicalForm, fingerprint, fingerprintHex: fingerprintHex(fingerprint) });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** Reads a .avsc file into a version. */
+export function loadSchemaVersion(version: number, file: string | URL): SchemaVersion {
+  let schema: unknown;
+  try {
+    schema = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new SchemaError(`cannot read schema version ${version} from ${String(file)}: ${(err as Error).message}`, err);
+  }
+  if (schema === null || typeof schema !== 'object') throw new SchemaError(`${String(file)} does not hold a schema object`);
+  return createSchemaVersion(version, schema);
+}
+
+/**
+ * The package root, found by walking up to our package.json: this module runs
+ * from src/ under tsx and from dist/src/ once compiled, and the .avsc files sit
+ * at the root in both cases.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === '@witnesslog/schemas') {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new SchemaError(`@witnesslog/schemas: no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+const root = packageRoot();
+
+/** The production versions, oldest first. Decoders accept all of them; encoders write the last. */
+export const schemaVersions: readonly SchemaVersion[] = Object.freeze([
+  loadSchemaVersion(1, join(root, 'witness-entry.v1.avsc')),
+]);
+
+export const currentSchemaVersion: SchemaVersion = schemaVersions[schemaVersions.length - 1]!;
