@@ -1,0 +1,41 @@
+// The producer's counts: plain numbers, updated synchronously on the caller's path and
+// in the send loop, read by stats() and by the metric collectors. Single-threaded
+// updates keep the invariants exact at every instant:
+//   recorded  = delivered + dropped.send_failed + pending
+//   attempted = recorded + dropped.invalid + dropped.queue_full + dropped.closed
+import type { DropReason } from './metrics.js';
+
+export class Counts {
+  /** Accepted entries. */
+  recorded = 0;
+  /** Accepted entries witnessing a request without error. */
+  success = 0;
+  /** Accepted entries witnessing a request with an error. */
+  error = 0;
+  delivered = 0;
+  readonly dropped: Record<DropReason, number> = { queue_full: 0, invalid: 0, send_failed: 0, closed: 0 };
+}
+
+export interface WitnessProducerStats {
+  /** Every entry handed to record/recordBatch/recordCritical: total + refused ones. */
+  attempted: number;
+  /** Accepted entries (a dropped entry is counted as dropped, not here). */
+  total: number;
+  /** Accepted entries of requests that succeeded (no error field). */
+  success: number;
+  /** Accepted entries of requests that failed (error field set). */
+  error: number;
+  /** success / total; 1 before the first entry (no failed request seen). */
+  success_rate: number;
+  /** Acknowledged by the broker. */
+  delivered: number;
+  /** Accepted, neither delivered nor dropped yet: queued or in flight. */
+  pending: number;
+  /** Encoded bytes of the pending entries. */
+  pending_bytes: number;
+  dropped: Record<DropReason, number>;
+  /** Accepting entries (false once close() was called). */
+  running: boolean;
+  /** The last exchange with the broker succeeded. */
+  connected: boolean;
+}

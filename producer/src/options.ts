@@ -1,0 +1,226 @@
+// The producer's options: their defaults, and the one validation pass at creation.
+// createWitnessProducer is the only place the SDK throws; a bad value is a deployment
+// bug, and failing at boot with the option's name beats dropping entries at 3 a.m.
+import type { ConnectionOptions } from 'node:tls';
+import type { SASLOptions } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { InvalidOptionError } from './errors.js';
+
+/** pino-compatible; the SDK logs through it only, and is silent without one. */
+export interface ProducerLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Compression of the Kafka record batches: only what kafkajs supports without extra codecs. */
+export type ProducerCompression = 'none' | 'gzip';
+
+export interface WitnessProducerOptions {
+  /** Seed brokers, `host:port`. Required. */
+  brokers: readonly string[];
+  /** Default `witness.entries`. */
+  topic?: string;
+  /** Default `witnesslog-producer`. */
+  clientId?: string;
+  /** Passed to kafkajs as-is. */
+  ssl?: boolean | ConnectionOptions;
+  /** Passed to kafkajs as-is; never logged. */
+  sasl?: SASLOptions;
+  /** Length of query_embedding and response_embedding; default 768. */
+  embeddingDim?: number;
+  /** Entries held (queued or in flight) before record() drops with reason queue_full; default 10,000. */
+  maxQueueDepth?: number;
+  /** Bytes of encoded entries held before dropping; default 64 MiB (~10,000 entries of 6 KB). */
+  maxQueueBytes?: number;
+  /** How long the send loop waits for more entries before sending a batch; default 5 ms. */
+  lingerMs?: number;
+  /** Entries per produce request; default 500. */
+  maxBatchEntries?: number;
+  /**
+   * Encoded bytes per produce request; default 960 KiB, under the broker's default
+   * message.max.bytes (1 MiB) even if all entries land on one partition. An entry larger
+   * than this is refused as invalid.
+   */
+  maxBatchBytes?: number;
+  /** Default `none`: see COMPRESSION_DEFAULT for the measurement. */
+  compression?: ProducerCompression;
+  /** How long recordCritical() waits for the broker's acknowledgement; default 10 s. */
+  criticalTimeoutMs?: number;
+  /** How long flush() and close() wait for pending entries; default 30 s. */
+  flushTimeoutMs?: number;
+  /** How long one produce request may take before it is retried; default 10 s. */
+  requestTimeoutMs?: number;
+  /** First delay before reconnecting / resending after a failure; default 100 ms. */
+  retryInitialMs?: number;
+  /** Cap of that delay as it doubles; default 5 s. */
+  retryMaxMs?: number;
+  /** Where the metrics go; without one the SDK registers nothing (stats() still counts). */
+  registry?: Registry;
+  logger?: ProducerLogger;
+}
+
+/** Options after defaults and validation; frozen. */
+export interface ResolvedOptions {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly clientId: string;
+  readonly ssl: boolean | ConnectionOptions | undefined;
+  readonly sasl: SASLOptions | undefined;
+  readonly embeddingDim: number;
+  readonly maxQueueDepth: number;
+  readonly maxQueueBytes: number;
+  readonly lingerMs: number;
+  readonly maxBatchEntries: number;
+  readonly maxBatchBytes: number;
+  readonly compression: ProducerCompression;
+  readonly criticalTimeoutMs: number;
+  readonly flushTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  readonly registry: Registry | undefined;
+  readonly logger: ProducerLogger | undefined;
+}
+
+// Measured by bench/producer.bench.ts (figures in the report of that change): see
+// the comment in sender.ts where the codec is applied.
+export const COMPRESSION_DEFAULT: ProducerCompression = 'none';
+
+export const producerDefaults = Object.freeze({
+  topic: 'witness.entries',
+  clientId: 'witnesslog-producer',
+  embeddingDim: 768,
+  maxQueueDepth: 10_000,
+  maxQueueBytes: 64 * 1024 * 1024,
+  lingerMs: 5,
+  maxBatchEntries: 500,
+  maxBatchBytes: 960 * 1024,
+  compression: COMPRESSION_DEFAULT,
+  criticalTimeoutMs: 10_000,
+  flushTimeoutMs: 30_000,
+  requestTimeoutMs: 10_000,
+  retryInitialMs: 100,
+  retryMaxMs: 5_000,
+});
+
+const known = new Set<string>([
+  'brokers',
+  'topic',
+  'clientId',
+  'ssl',
+  'sasl',
+  'registry',
+  'logger',
+  ...Object.keys(producerDefaults),
+]);
+
+// Kafka's own rule for topic names.
+const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+const BROKER = /^[^\s:]+:\d{1,5}$/;
+const LOG_METHODS = ['debug', 'info', 'warn', 'error'] as const;
+
+export function resolveOptions(options: WitnessProducerOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object with at least `brokers`');
+  }
+  for (const key of Object.keys(options)) {
+    // A misspelt option (maxQueueSize) would otherwise be ignored in silence.
+    // Only the type is echoed: an unknown key may well hold a secret.
+    const value: unknown = (options as unknown as Record<string, unknown>)[key];
+    if (!known.has(key)) throw new InvalidOptionError(key, `(a ${typeof value})`, `a known option: ${[...known].join(', ')}`);
+  }
+
+  const { brokers } = options;
+  if (!Array.isArray(brokers) || brokers.length === 0) {
+    throw new InvalidOptionError('brokers', brokers, 'a non-empty array of "host:port" strings');
+  }
+  brokers.forEach((b: unknown, i) => {
+    if (typeof b !== 'string' || !BROKER.test(b)) throw new InvalidOptionError(`brokers[${i}]`, b, 'a "host:port" string');
+  });
+
+  const topic = options.topic ?? producerDefaults.topic;
+  if (typeof topic !== 'string' || !TOPIC.test(topic) || topic === '.' || topic === '..') {
+    throw new InvalidOptionError('topic', topic, 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-]');
+  }
+  const clientId = options.clientId ?? producerDefaults.clientId;
+  if (typeof clientId !== 'string' || clientId === '') throw new InvalidOptionError('clientId', clientId, 'a non-empty string');
+
+  const { ssl, sasl } = options;
+  if (ssl !== undefined && typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null)) {
+    throw new InvalidOptionError('ssl', ssl, 'a boolean or tls.ConnectionOptions');
+  }
+  if (sasl !== undefined) {
+    // The value itself is never echoed: it holds the password.
+    const mechanism = typeof sasl === 'object' && sasl !== null ? (sasl as { mechanism?: unknown }).mechanism : undefined;
+    if (typeof mechanism !== 'string' || mechanism === '') {
+      throw new InvalidOptionError('sasl', '[redacted]', 'an object with a `mechanism` (plain, scram-sha-256, scram-sha-512, aws, oauthbearer)');
+    }
+  }
+
+  const maxBatchBytes = integer(options, 'maxBatchBytes', 1024, 64 * 1024 * 1024);
+  const resolved: ResolvedOptions = {
+    brokers: Object.freeze([...brokers]),
+    topic,
+    clientId,
+    ssl,
+    sasl,
+    embeddingDim: integer(options, 'embeddingDim', 1, 65_536),
+    maxQueueDepth: integer(options, 'maxQueueDepth', 1, 10_000_000),
+    maxQueueBytes: integer(options, 'maxQueueBytes', maxBatchBytes, Number.MAX_SAFE_INTEGER, 'at least maxBatchBytes'),
+    lingerMs: integer(options, 'lingerMs', 0, 60_000),
+    maxBatchEntries: integer(options, 'maxBatchEntries', 1, 100_000),
+    maxBatchBytes,
+    compression: compression(options.compression),
+    criticalTimeoutMs: integer(options, 'criticalTimeoutMs', 1, 3_600_000),
+    flushTimeoutMs: integer(options, 'flushTimeoutMs', 1, 3_600_000),
+    requestTimeoutMs: integer(options, 'requestTimeoutMs', 100, 600_000),
+    retryInitialMs: integer(options, 'retryInitialMs', 1, 600_000),
+    retryMaxMs: integer(options, 'retryMaxMs', 1, 3_600_000),
+    registry: registry(options.registry),
+    logger: logger(options.logger),
+  };
+  if (resolved.retryMaxMs < resolved.retryInitialMs) {
+    throw new InvalidOptionError('retryMaxMs', resolved.retryMaxMs, `at least retryInitialMs (${resolved.retryInitialMs})`);
+  }
+  return Object.freeze(resolved);
+}
+
+type IntegerOption = keyof typeof producerDefaults & keyof WitnessProducerOptions;
+
+function integer(options: WitnessProducerOptions, name: IntegerOption, min: number, max: number, expected?: string): number {
+  const value: unknown = options[name] ?? producerDefaults[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionError(name, value, expected ?? `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function compression(value: unknown): ProducerCompression {
+  const v = value ?? producerDefaults.compression;
+  if (v !== 'none' && v !== 'gzip') {
+    // snappy, lz4 and zstd need codecs kafkajs does not ship.
+    throw new InvalidOptionError('compression', v, '"none" or "gzip"');
+  }
+  return v;
+}
+
+function registry(value: unknown): Registry | undefined {
+  if (value === undefined) return undefined;
+  const r = value as Partial<Registry> | null;
+  if (typeof r !== 'object' || r === null || typeof r.registerMetric !== 'function' || typeof r.getSingleMetric !== 'function') {
+    throw new InvalidOptionError('registry', value, 'a prom-client Registry');
+  }
+  return value as Registry;
+}
+
+function logger(value: unknown): ProducerLogger | undefined {
+  if (value === undefined) return undefined;
+  const l = value as Record<string, unknown> | null;
+  if (typeof l !== 'object' || l === null) throw new InvalidOptionError('logger', value, 'an object with debug, info, warn and error methods');
+  for (const m of LOG_METHODS) {
+    if (typeof l[m] !== 'function') throw new InvalidOptionError(`logger.${m}`, l[m], 'a function');
+  }
+  return value as ProducerLogger;
+}

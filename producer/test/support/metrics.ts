@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import type { Registry } from 'prom-client';
+import { producerMetricNames, type WitnessProducerStats } from '@witnesslog/producer';
+
+/** Every sample of the registry as `name{label="value"}` → value. */
+export async function samples(registry: Registry): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const metric of await registry.getMetricsAsJSON()) {
+    for (const v of metric.values as { value: number; labels: Record<string, string | number>; metricName?: string }[]) {
+      const labels = Object.entries(v.labels)
+        .map(([k, x]) => `${k}="${x}"`)
+        .join(',');
+      out.set(`${v.metricName ?? metric.name}${labels ? `{${labels}}` : ''}`, v.value);
+    }
+  }
+  return out;
+}
+
+/** The registry says what stats() says; call it when the producer is quiet (nothing in flight changes). */
+export async function assertMetricsMatch(registry: Registry, stats: WitnessProducerStats): Promise<void> {
+  const m = await samples(registry);
+  const n = producerMetricNames;
+  assert.equal(m.get(n.entriesRecorded), stats.total, 'recorded');
+  assert.equal(m.get(n.entriesDelivered), stats.delivered, 'delivered');
+  assert.equal(m.get(`${n.requestsWitnessed}{outcome="success"}`), stats.success, 'success');
+  assert.equal(m.get(`${n.requestsWitnessed}{outcome="error"}`), stats.error, 'error');
+  for (const reason of ['queue_full', 'invalid', 'send_failed', 'closed'] as const) {
+    assert.equal(m.get(`${n.entriesDropped}{reason="${reason}"}`), stats.dropped[reason], `dropped ${reason}`);
+  }
+  assert.equal(m.get(n.queueEntries), stats.pending, 'queue entries');
+  assert.equal(m.get(n.queueBytes), stats.pending_bytes, 'queue bytes');
+  assert.equal(m.get(n.connected), stats.connected ? 1 : 0, 'connected');
+}
