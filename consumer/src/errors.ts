@@ -1,0 +1,192 @@
+// Every error the consumer raises. `code` is stable and safe as a metric label or
+// a dead-letter reason; `retriable` is the one flag the retry policy and the
+// dead-letter decision read, so "try again" versus "give up on this entry" is
+// decided in exactly one place: where the error is classified.
+
+export type ConsumerErrorCode =
+  | 'WITNESS_CONFIG_INVALID'
+  | 'WITNESS_COLLECTION_MISMATCH'
+  | 'WITNESS_QDRANT_UNAVAILABLE'
+  | 'WITNESS_QDRANT_REJECTED'
+  | 'WITNESS_DEAD_LETTER_FAILED'
+  | 'WITNESS_COMMIT_FAILED'
+  | 'WITNESS_ABORTED'
+  | 'WITNESS_EMPTY_MESSAGE';
+
+export interface ConsumerErrorOptions {
+  retriable?: boolean;
+  cause?: unknown;
+}
+
+export class WitnessConsumerError extends Error {
+  readonly code: ConsumerErrorCode;
+  readonly retriable: boolean;
+  override readonly cause: unknown;
+
+  constructor(code: ConsumerErrorCode, message: string, { retriable = false, cause }: ConsumerErrorOptions = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retriable = retriable;
+    this.cause = cause;
+  }
+}
+
+/** One or more environment variables (or options) are unusable; the message names each. */
+export class ConfigError extends WitnessConsumerError {
+  /** One line per bad variable: `NAME="value": expected ...`. */
+  readonly problems: readonly string[];
+
+  constructor(problems: string[]) {
+    super('WITNESS_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** The collection exists with vectors we did not ask for; writing into it would corrupt it. */
+export class CollectionMismatchError extends WitnessConsumerError {
+  readonly collection: string;
+  readonly differences: readonly string[];
+
+  constructor(collection: string, differences: string[]) {
+    super(
+      'WITNESS_COLLECTION_MISMATCH',
+      `collection "${collection}" exists with a different vector configuration: ${differences.join('; ')}. ` +
+        'Use another WITNESS_COLLECTION, or fix WITNESS_EMBEDDING_DIM, or delete the collection.',
+    );
+    this.collection = collection;
+    this.differences = Object.freeze([...differences]);
+  }
+}
+
+/**
+ * Why a Qdrant request failed, as a metric label:
+ * - network: refused, reset, DNS; timeout: no answer in time; server: 5xx;
+ * - throttled: 429; unauthorized: 401/403; collection_missing: 404 (someone deleted it);
+ * - rejected: 400/413/422, the request itself is wrong and will fail again as is.
+ */
+export type QdrantErrorKind =
+  | 'network'
+  | 'timeout'
+  | 'server'
+  | 'throttled'
+  | 'unauthorized'
+  | 'collection_missing'
+  | 'rejected';
+
+/**
+ * Qdrant is down, slow, overloaded, or not letting us in. Retried without limit:
+ * giving up here would mean dropping or dead-lettering entries that are fine.
+ * 401/403 and 404 are retried too, because they describe the deployment (wrong
+ * key, deleted collection), not an entry, and an operator can fix them.
+ */
+export class QdrantUnavailableError extends WitnessConsumerError {
+  readonly kind: Exclude<QdrantErrorKind, 'rejected'>;
+  readonly status: number | undefined;
+
+  constructor(kind: Exclude<QdrantErrorKind, 'rejected'>, message: string, status?: number, cause?: unknown) {
+    super('WITNESS_QDRANT_UNAVAILABLE', message, { retriable: true, cause });
+    this.kind = kind;
+    this.status = status;
+  }
+}
+
+/** Qdrant refused the request as malformed (4xx): the same points will be refused again. */
+export class QdrantRejectedError extends WitnessConsumerError {
+  readonly kind = 'rejected' as const;
+  readonly status: number;
+
+  constructor(message: string, status: number, cause?: unknown) {
+    super('WITNESS_QDRANT_REJECTED', message, { retriable: false, cause });
+    this.status = status;
+  }
+}
+
+export type QdrantError = QdrantUnavailableError | QdrantRejectedError;
+
+/** The dead-letter topic did not acknowledge a write; the source offset must not move past it. */
+export class DeadLetterError extends WitnessConsumerError {
+  constructor(message: string, cause?: unknown) {
+    super('WITNESS_DEAD_LETTER_FAILED', message, { retriable: true, cause });
+  }
+}
+
+/** An offset commit failed. Never a loss (the entries are written, they will be redelivered). */
+export class CommitError extends WitnessConsumerError {
+  constructor(message: string, cause?: unknown, retriable = true) {
+    super('WITNESS_COMMIT_FAILED', message, { retriable, cause });
+  }
+}
+
+/** Work stopped because the consumer is shutting down past its deadline or handing over partitions. */
+export class AbortedError extends WitnessConsumerError {
+  constructor(message = 'aborted') {
+    super('WITNESS_ABORTED', message, { retriable: false });
+  }
+}
+
+/** A record with no value (a tombstone): there is nothing to decode, so it is dead-lettered. */
+export class EmptyMessageError extends WitnessConsumerError {
+  constructor() {
+    super('WITNESS_EMPTY_MESSAGE', 'message has no value');
+  }
+}
+
+const REJECTED_STATUS = new Set([400, 413, 422]);
+
+/**
+ * Turns whatever the Qdrant client threw into a QdrantError. The client throws
+ * `ApiError`-like objects with `status` and `data` for HTTP errors, its own
+ * `QdrantClientTimeoutError` / `QdrantClientResourceExhaustedError`, and fetch's
+ * `TypeError('fetch failed')` for network failures.
+ */
+export function classifyQdrantError(err: unknown): QdrantError {
+  if (err instanceof QdrantUnavailableError || err instanceof QdrantRejectedError) return err;
+  const e = err as { name?: unknown; status?: unknown; data?: unknown; message?: unknown } | null | undefined;
+  const name = typeof e?.name === 'string' ? e.name : '';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (name === 'QdrantClientTimeoutError' || name === 'AbortError' || name === 'TimeoutError') {
+    return new QdrantUnavailableError('timeout', `Qdrant did not answer in time: ${message}`, undefined, err);
+  }
+  if (name === 'QdrantClientResourceExhaustedError') {
+    return new QdrantUnavailableError('throttled', `Qdrant is throttling: ${message}`, 429, err);
+  }
+  const status = typeof e?.status === 'number' ? e.status : undefined;
+  if (status !== undefined) {
+    const detail = describeQdrantData(e?.data) ?? message;
+    if (REJECTED_STATUS.has(status)) return new QdrantRejectedError(`Qdrant rejected the request (${status}): ${detail}`, status, err);
+    if (status === 429) return new QdrantUnavailableError('throttled', `Qdrant is throttling (429): ${detail}`, status, err);
+    if (status === 401 || status === 403) {
+      return new QdrantUnavailableError('unauthorized', `Qdrant refused our credentials (${status}): check QDRANT_API_KEY`, status, err);
+    }
+    if (status === 404) return new QdrantUnavailableError('collection_missing', `Qdrant: not found (404): ${detail}`, status, err);
+    if (status >= 500) return new QdrantUnavailableError('server', `Qdrant server error (${status}): ${detail}`, status, err);
+    // Other 4xx (405, 409, ...) say nothing about a single point; treat them as a deployment
+    // problem an operator must see rather than dead-lettering every entry.
+    return new QdrantUnavailableError('server', `Qdrant answered ${status}: ${detail}`, status, err);
+  }
+  return new QdrantUnavailableError('network', `Qdrant unreachable: ${networkDetail(err) ?? message}`, undefined, err);
+}
+
+function describeQdrantData(data: unknown): string | undefined {
+  if (data == null) return undefined;
+  if (typeof data === 'string') return data.slice(0, 500);
+  const status = (data as { status?: { error?: unknown } }).status;
+  if (status && typeof status.error === 'string') return status.error.slice(0, 500);
+  try {
+    return JSON.stringify(data).slice(0, 500);
+  } catch {
+    return undefined;
+  }
+}
+
+// fetch hides the useful part (ECONNREFUSED 127.0.0.1:6333) in `cause`.
+function networkDetail(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 4 && cur; depth += 1) {
+    const c = cur as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof c.code === 'string') return `${c.code}${typeof c.message === 'string' ? ` (${c.message})` : ''}`;
+    cur = c.cause;
+  }
+  return undefined;
+}

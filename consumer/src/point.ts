@@ -1,0 +1,127 @@
+// The one place where a witness entry becomes a Qdrant point and back. The
+// query module (search, stats, CLI) reads points through pointToEntry, so the
+// two directions are kept side by side and tested as a round trip.
+//
+// Point id: request_id (a lowercase UUID, which Qdrant accepts as an id), so a
+// redelivered entry overwrites itself: at-least-once delivery, exactly-once result.
+// Vectors: named `query` and `response`; an entry without a response embedding
+// has no `response` vector. Payload: every other field under its schema name
+// (the timestamp stays an RFC 3339 string, which Qdrant's datetime index and
+// range filters read directly), plus:
+// - is_success: error === null, indexed, so dashboards filter without a null check;
+// - vector_norms: the Euclidean norm of each embedding. Qdrant normalizes the
+//   vectors of a cosine collection on write, so the norm is what lets
+//   pointToEntry give back the vector that was produced, not its direction only.
+import { isSuccess, type DecodedWitnessEntry, type WitnessEntry } from '@witnesslog/schemas';
+
+export const QUERY_VECTOR = 'query';
+export const RESPONSE_VECTOR = 'response';
+
+export interface VectorNorms {
+  query: number;
+  /** null when the entry has no response embedding. */
+  response: number | null;
+}
+
+/** The payload of a witness point: the entry minus its embeddings, plus is_success and vector_norms. */
+export type WitnessPayload = Omit<WitnessEntry, 'query_embedding' | 'response_embedding'> & {
+  is_success: boolean;
+  vector_norms: VectorNorms;
+};
+
+export interface WitnessPoint {
+  id: string;
+  vector: { query: number[]; response?: number[] };
+  payload: WitnessPayload;
+}
+
+/** What Qdrant hands back from retrieve/scroll/search with payload and vectors. */
+export interface StoredPoint {
+  id: string | number;
+  payload?: Record<string, unknown> | null;
+  vector?: unknown;
+}
+
+export function entryToPoint(entry: WitnessEntry): WitnessPoint {
+  const query = toArray(entry.query_embedding);
+  const hasResponse = entry.response_embedding.length > 0;
+  const response = hasResponse ? toArray(entry.response_embedding) : undefined;
+  const payload: WitnessPayload = {
+    request_id: entry.request_id,
+    session_id: entry.session_id,
+    routing_decision: entry.routing_decision,
+    model_used: entry.model_used,
+    quality_score: entry.quality_score,
+    latency: entry.latency,
+    context_doc_ids: entry.context_doc_ids,
+    timestamp: entry.timestamp,
+    error: entry.error,
+    quality_metrics: entry.quality_metrics,
+    tags: entry.tags,
+    is_success: isSuccess(entry),
+    vector_norms: { query: norm(query), response: response ? norm(response) : null },
+  };
+  return { id: entry.request_id, vector: response ? { query, response } : { query }, payload };
+}
+
+/**
+ * The entry a stored point holds, field for field as it was produced: the
+ * embeddings as Float32Array (as decodeEntry gives them), rescaled by the
+ * stored norms. Throws if the point is not a witness point (no payload, or no
+ * query vector: ask Qdrant with with_payload and with_vector).
+ */
+export function pointToEntry(point: StoredPoint): DecodedWitnessEntry {
+  const payload = point.payload;
+  if (!payload || typeof payload.request_id !== 'string') {
+    throw new TypeError(`point ${String(point.id)} has no witness payload (read it with with_payload: true)`);
+  }
+  const vectors = (point.vector ?? {}) as Record<string, unknown>;
+  const storedQuery = vectors[QUERY_VECTOR];
+  if (!Array.isArray(storedQuery)) {
+    throw new TypeError(`point ${String(point.id)} has no "${QUERY_VECTOR}" vector (read it with with_vector: true)`);
+  }
+  const storedResponse = vectors[RESPONSE_VECTOR];
+  const norms = (payload.vector_norms ?? null) as Partial<VectorNorms> | null;
+  const p = payload as unknown as WitnessPayload;
+  return {
+    request_id: p.request_id,
+    session_id: p.session_id,
+    query_embedding: rescale(storedQuery as number[], norms?.query),
+    routing_decision: p.routing_decision,
+    model_used: p.model_used,
+    quality_score: p.quality_score,
+    latency: p.latency,
+    context_doc_ids: p.context_doc_ids,
+    response_embedding: Array.isArray(storedResponse)
+      ? rescale(storedResponse as number[], norms?.response ?? undefined)
+      : new Float32Array(0),
+    timestamp: p.timestamp,
+    error: p.error,
+    quality_metrics: p.quality_metrics,
+    tags: p.tags,
+  };
+}
+
+// A plain array, because JSON.stringify writes a Float32Array as an object of indices.
+function toArray(values: ArrayLike<number>): number[] {
+  const out = new Array<number>(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+  return out;
+}
+
+function norm(values: readonly number[]): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]! * values[i]!;
+  return Math.sqrt(sum);
+}
+
+// The stored vector is v / |v| as the server computed it (in float32, whose norm
+// differs from ours in the last bits); scaling by |v| / |stored| rather than by
+// |v| alone cancels that difference, and is exact when the server kept v as is.
+function rescale(stored: readonly number[], originalNorm: number | undefined): Float32Array {
+  const out = new Float32Array(stored.length);
+  const storedNorm = norm(stored);
+  const scale = originalNorm === undefined || storedNorm === 0 ? 1 : originalNorm / storedNorm;
+  for (let i = 0; i < stored.length; i++) out[i] = stored[i]! * scale;
+  return out;
+}

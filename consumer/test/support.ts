@@ -1,0 +1,327 @@
+// Helpers for the consumer tests: topics, raw produce (plain kafkajs, so tests
+// can also write poison), entries with every field set, a consumer running
+// in-process against the real broker and Qdrant, and read-backs of Qdrant and
+// the dead-letter topic.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { QdrantClient } from '@qdrant/js-client-rest';
+import { createCodec, createWitnessEntry, type WitnessEntry } from '@witnesslog/schemas';
+import kafkajs, { type Admin, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import {
+  createWitnessConsumer,
+  loadConfig,
+  type ConsumerConfig,
+  type FlushEvent,
+  type StoredPoint,
+  type WitnessConsumer,
+} from '@witnesslog/consumer';
+import { brokers, qdrantUrl, uniqueName } from '../../test/support/env.js';
+
+export { brokers, qdrantUrl, uniqueName };
+
+export const kafka = new kafkajs.Kafka({ brokers, clientId: 'consumer-test', logLevel: kafkajs.logLevel.NOTHING });
+export const qdrant = new QdrantClient({ url: qdrantUrl, checkCompatibility: false });
+
+let adminPromise: Promise<Admin> | undefined;
+let producerPromise: Promise<Producer> | undefined;
+
+function admin(): Promise<Admin> {
+  adminPromise ??= (async () => {
+    const a = kafka.admin();
+    await a.connect();
+    return a;
+  })();
+  return adminPromise;
+}
+
+function producer(): Promise<Producer> {
+  producerPromise ??= (async () => {
+    const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    await p.connect();
+    return p;
+  })();
+  return producerPromise;
+}
+
+/** Disconnects the shared admin and producer; call from a file's after(). */
+export async function disconnectShared(): Promise<void> {
+  const [a, p] = [adminPromise, producerPromise];
+  adminPromise = producerPromise = undefined;
+  await (await a)?.disconnect();
+  await (await p)?.disconnect();
+}
+
+export async function createTopics(...topics: Array<{ topic: string; partitions?: number }>): Promise<void> {
+  await (await admin()).createTopics({
+    topics: topics.map(({ topic, partitions = 1 }) => ({ topic, numPartitions: partitions })),
+    waitForLeaders: true,
+  });
+}
+
+export async function deleteTopics(...topics: string[]): Promise<void> {
+  await (await admin()).deleteTopics({ topics }).catch(() => {});
+}
+
+export async function committedOffsets(groupId: string, topic: string): Promise<number> {
+  const offsets = await (await admin()).fetchOffsets({ groupId, topics: [topic] });
+  return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
+export interface RawMessage {
+  key?: string | Buffer | null;
+  value: Buffer | null;
+  headers?: IHeaders;
+  partition?: number;
+}
+
+/** Produces as given (acks=all), in order, in one request. */
+export async function produce(topic: string, messages: RawMessage[]): Promise<void> {
+  await (await producer()).send({ topic, acks: -1, messages: messages.map((m) => ({ ...m, key: m.key ?? null })) });
+}
+
+const codecs = new Map<number, ReturnType<typeof createCodec>>();
+export function codec(dim: number): ReturnType<typeof createCodec> {
+  let c = codecs.get(dim);
+  if (!c) codecs.set(dim, (c = createCodec({ dim })));
+  return c;
+}
+
+function vector(dim: number, scale: number): Float32Array {
+  // Not unit length on purpose: Qdrant normalizes cosine vectors, and we must give back the original.
+  const v = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) v[i] = (Math.random() * 2 - 1) * scale;
+  return v;
+}
+
+/** An entry with every field set; `i` varies the optional parts (response, error, metrics). */
+export function testEntry(dim: number, i = 0, sessionId = 'session-test'): WitnessEntry {
+  const entry = createWitnessEntry(sessionId, vector(dim, 3), {
+    model: (['tiny', 'small', 'medium', 'large'] as const)[i % 4]!,
+    context_size: 1024 * (i % 8),
+    temperature: 0.7,
+    top_p: 0.95,
+    confidence: 0.8,
+    model_probs: [0.1, 0.2, 0.3, 0.4],
+  });
+  return {
+    ...entry,
+    quality_score: (i % 10) / 10,
+    latency: { embedding_ms: 1.5, retrieval_ms: 12.25, routing_ms: 0.5, attention_ms: 40, generation_ms: 300 + i, total_ms: 360 + i },
+    context_doc_ids: [randomUUID(), randomUUID()],
+    response_embedding: i % 2 === 0 ? vector(dim, 0.25) : [],
+    error: i % 5 === 4 ? { code: 'CUDA_OOM', message: 'out of memory', stack_trace: i % 10 === 4 ? 'at generate()' : null, recovery_attempted: true } : null,
+    quality_metrics: i % 3 === 0 ? { overall_score: 0.9, relevance: 0.8, coherence: 0.7, factuality: 0.6 } : null,
+    tags: i % 2 === 0 ? ['test', `n${i % 7}`] : [],
+  };
+}
+
+export function encoded(entries: WitnessEntry[], dim: number): RawMessage[] {
+  return entries.map((e) => ({ key: e.session_id, value: codec(dim).encode(e) }));
+}
+
+export function testLogger(name: string): Logger {
+  const level = process.env.WITNESS_TEST_LOG ?? 'silent';
+  return pino({ level, base: { test: name } }, pino.destination(2));
+}
+
+/** Names for one test: topic, DLQ topic, group, collection. */
+export function testNames(prefix: string) {
+  return {
+    topic: uniqueName(`${prefix}`),
+    dlqTopic: uniqueName(`${prefix}-dlq`),
+    groupId: uniqueName(`${prefix}-group`),
+    collection: uniqueName(`${prefix}_col`).replace(/-/g, '_'),
+  };
+}
+
+export function testConfig(names: ReturnType<typeof testNames>, env: Record<string, string> = {}): ConsumerConfig {
+  return loadConfig({
+    KAFKA_BROKERS: brokers.join(','),
+    QDRANT_URL: qdrantUrl,
+    WITNESS_TOPIC: names.topic,
+    WITNESS_DLQ_TOPIC: names.dlqTopic,
+    WITNESS_GROUP_ID: names.groupId,
+    WITNESS_COLLECTION: names.collection,
+    WITNESS_EMBEDDING_DIM: '8',
+    WITNESS_BATCH_MAX_WAIT_MS: '100',
+    WITNESS_RETRY_INITIAL_MS: '50',
+    WITNESS_RETRY_MAX_MS: '500',
+    WITNESS_SHUTDOWN_TIMEOUT_MS: '10000',
+    LOG_LEVEL: process.env.WITNESS_TEST_LOG ?? 'silent',
+    ...env,
+  });
+}
+
+export interface RunningConsumer {
+  consumer: WitnessConsumer;
+  registry: Registry;
+  flushes: FlushEvent[];
+  close(): Promise<void>;
+}
+
+/** A consumer in this process; resolves once it has joined its group. */
+export async function runConsumer(config: ConsumerConfig, name = 'consumer'): Promise<RunningConsumer> {
+  const registry = new Registry();
+  const consumer = createWitnessConsumer({ config, registry, logger: testLogger(name) });
+  const flushes: FlushEvent[] = [];
+  consumer.on('flush', (e) => flushes.push(e));
+  const joined = new Promise<void>((resolve) => consumer.on('group_join', () => resolve()));
+  await consumer.start();
+  await joined;
+  return {
+    consumer,
+    registry,
+    flushes,
+    close: async () => {
+      await consumer.close();
+    },
+  };
+}
+
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export async function countPoints(collection: string): Promise<number> {
+  return (await qdrant.count(collection, { exact: true })).count;
+}
+
+export async function readPoints(collection: string): Promise<StoredPoint[]> {
+  const out: StoredPoint[] = [];
+  let offset: string | number | undefined;
+  for (;;) {
+    const page = await qdrant.scroll(collection, { limit: 256, with_payload: true, with_vector: true, ...(offset === undefined ? {} : { offset }) });
+    out.push(...(page.points as StoredPoint[]));
+    const next = page.next_page_offset;
+    if (next === null || next === undefined || typeof next === 'object') break;
+    offset = next;
+  }
+  return out;
+}
+
+export async function dropCollection(collection: string): Promise<void> {
+  await qdrant.deleteCollection(collection).catch(() => {});
+}
+
+/** Reads `count` messages of a topic from the beginning with a throwaway group. */
+export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
+  const seen: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${seen.length}/${count} messages of ${topic} in ${timeoutMs} ms`)), timeoutMs);
+      if (count === 0) {
+        clearTimeout(timer);
+        resolve();
+      }
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push(message);
+          if (seen.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+/** The value of a metric in the registry: the sum over its series matching `labels`. */
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  // Histogram series (_count, _sum, _bucket) belong to the metric without the suffix.
+  const base = registry.getSingleMetric(name) ? name : name.replace(/_(count|sum|bucket)$/, '');
+  const metric = registry.getSingleMetric(base);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values
+    .filter((v) => ((v as { metricName?: string }).metricName ?? base) === name)
+    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Float32 equality with room for Qdrant's normalize-and-rescale round trip. */
+export function assertVectorClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    // float32 keeps ~7 significant digits; normalizing and rescaling costs a couple of ulps.
+    if (diff > 1e-6 * Math.max(scale, 1e-30)) throw new Error(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (diff ${diff})`);
+  }
+}
+
+/**
+ * A loopback proxy in front of Qdrant that answers 400 to any upsert holding a
+ * point whose session_id is `rejectSession`, as Qdrant does for a point it
+ * refuses, and forwards everything else unchanged.
+ */
+export async function rejectingProxy(target: string, rejectSession: string): Promise<{ url: string; upserts: number; close(): Promise<void> }> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const state = { upserts: 0 };
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.method === 'PUT' && /\/points$/.test((req.url ?? '').split('?')[0]!)) {
+        state.upserts += 1;
+        const points = (JSON.parse(body.toString('utf8')) as { points: Array<{ payload?: { session_id?: string } }> }).points;
+        if (points.some((p) => p.payload?.session_id === rejectSession)) {
+          res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: { error: 'Format error in JSON body: rejected by the test proxy' }, time: 0 }));
+          return;
+        }
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
+      fetch(`${target}${req.url}`, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) }).then(
+        async (upstream) => {
+          const text = Buffer.from(await upstream.arrayBuffer());
+          res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(502);
+          res.end();
+        },
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get upserts() {
+      return state.upserts;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
