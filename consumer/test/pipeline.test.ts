@@ -68,11 +68,11 @@ describe('batching, round trip and redelivery', () => {
     entries.push(...extra);
     await produce(names.topic, encoded(extra, DIM));
     const produced = Date.now();
-    await waitFor('3 entries flushed', () => run.flushes.length === 4, 5000);
+    await waitFor('3 entries flushed', () => run.flushes.length === 4, 10_000);
     const elapsed = Date.now() - produced;
     assert.equal(run.flushes[3]!.size, 3);
     assert.ok(elapsed >= 800, `flushed ${elapsed} ms after produce, before the 1 s max wait`);
-    assert.ok(elapsed < 2500, `flushed only ${elapsed} ms after produce`);
+    assert.ok(elapsed < 5000, `flushed only ${elapsed} ms after produce`);
     assert.equal(await countPoints(names.collection), 253);
 
     assert.equal(await metricValue(run.registry, 'witness_entries_consumed_total'), 253);

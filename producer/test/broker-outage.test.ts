@@ -108,9 +108,14 @@ test('broker killed and restarted: record() stays instant, drops are counted exa
   await assertMetricsMatch(registry, checkCounts('outage, quiet'));
 
   const sorted = [...callMs].sort((a, b) => a - b);
+  // A call that waited on the network would take at least kafkajs's request
+  // timeouts (hundreds of ms); the bounds leave room for a GC pause or a busy
+  // machine, not for waiting. The speed figures themselves are bench/'s job.
   const median = sorted[Math.floor(sorted.length / 2)]!;
+  const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
   const max = sorted[sorted.length - 1]!;
-  assert.ok(max < 5, `slowest record() during the outage took ${max.toFixed(3)} ms`);
+  assert.ok(max < 100, `slowest record() during the outage took ${max.toFixed(3)} ms`);
+  assert.ok(p99 < 1, `p99 record() during the outage took ${p99.toFixed(3)} ms`);
   assert.ok(median < 0.1, `median record() during the outage took ${median.toFixed(4)} ms`);
 
   // 3. The broker returns: the queue drains without anyone calling anything.
