@@ -112,21 +112,36 @@ async function test(filters: string[]): Promise<number> {
   return code;
 }
 
-async function start(): Promise<void> {
+async function start(): Promise<number> {
   const cfg = stackConfig();
   const tools = loadToolchain();
   const services = [...infrastructure(cfg, tools), consumerService(cfg, tools)];
-  await up(services.slice(0, 3));
-  await up(services.slice(3));
+  const started = await up(services.slice(0, 3));
+  try {
+    started.push(...(await up(services.slice(3))));
+  } catch (err) {
+    // No half-started stack left behind: what this call started goes down again.
+    await down(started);
+    throw err;
+  }
   log('witnesslog is up:');
   for (const s of services) log(`  ${s.name.padEnd(10)} ${s.address}   (log: ${relative(repoRoot, s.spec.logFile)})`);
-  log('Ctrl-C stops everything.');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  log(started.length === services.length ? 'Ctrl-C stops everything.' : 'Ctrl-C stops what this command started (the rest was already running).');
+  // In the foreground until Ctrl-C, or until a service dies: the services are
+  // detached processes, so this watch is also what keeps Node from exiting.
+  let watch: NodeJS.Timeout | undefined;
+  const why = await new Promise<string>((resolve) => {
+    watch = setInterval(() => {
+      const dead = services.find((s) => !s.running());
+      if (dead) resolve(`${dead.name} exited (see ${relative(repoRoot, dead.spec.logFile)})`);
+    }, 2_000);
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  log('stopping');
-  await down(services);
+  clearInterval(watch);
+  log(`stopping: ${why}`);
+  await down(started);
+  return why.startsWith('SIG') ? 0 : 1;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -152,8 +167,7 @@ async function main(argv: string[]): Promise<number> {
     case 'test':
       return test(rest);
     case 'start':
-      await start();
-      return 0;
+      return start();
     default:
       log(`unknown command ${command}: use up | down | status | clean | test [filter…] | start`);
       return 2;

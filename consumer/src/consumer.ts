@@ -581,7 +581,16 @@ export function createWitnessConsumer({ config, registry, logger, processMetrics
       }
     });
     await consumer.connect();
-    await consumer.subscribe({ topic: config.topic, fromBeginning: true });
+    // On a fresh broker the first metadata request auto-creates the topic and answers
+    // "unknown topic" while it does (retriable): wait for it rather than fail the start.
+    await retry(() => consumer.subscribe({ topic: config.topic, fromBeginning: true }), {
+      signal: startAbort.signal,
+      onRetry: (err, attempt, delayMs) => {
+        if (attempt === 1 || attempt % 10 === 0) {
+          log.warn({ err: (err as Error).message, attempt, retryInMs: delayMs, topic: config.topic }, 'waiting for the topic to be available');
+        }
+      },
+    });
     if (closing) return;
     await consumer.run({
       eachBatch,

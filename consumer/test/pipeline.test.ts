@@ -213,6 +213,17 @@ describe('scale and safety', () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  test('a topic that does not exist yet is waited for (the broker auto-creates it), then consumed', { timeout: 60_000 }, async () => {
+    // What `npm start` meets on a fresh broker: no topic until the first metadata request.
+    const names = testNames('consumer-no-topic');
+    cleanups.push(() => deleteTopics(names.topic, names.dlqTopic), () => dropCollection(names.collection));
+    const run = await runConsumer(testConfig(names), 'no-topic');
+    cleanups.push(run.close);
+    const entries = Array.from({ length: 5 }, (_, i) => testEntry(DIM, i));
+    await produce(names.topic, encoded(entries, DIM));
+    await waitFor('5 entries written', async () => (await countPoints(names.collection)) === 5);
+  });
+
   test('a collection with other vectors is refused with a message that says what differs', async () => {
     const names = testNames('mismatch');
     cleanups.push(() => dropCollection(names.collection));
