@@ -108,7 +108,25 @@ function fill(template: string, values: Record<string, string | number>): string
   });
 }
 
-export function kafkaService(cfg: StackConfig, tools: Toolchain, extraProperties = ''): Service {
+/** A SCRAM user of the broker (SASL/SCRAM-SHA-256 or -512). */
+export interface ScramCredential {
+  mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
+  name: string;
+  password: string;
+}
+
+export interface KafkaServiceOptions {
+  /**
+   * Appended to local/kafka/server.properties as filled in: a key given again
+   * replaces the template's (java.util.Properties keeps the last one), which is
+   * how a test adds a SASL_SSL listener.
+   */
+  extraProperties?: string;
+  /** SCRAM users, written into the metadata when the storage is formatted (KRaft's way; there is no ZooKeeper to add them to). */
+  scramCredentials?: readonly ScramCredential[];
+}
+
+export function kafkaService(cfg: StackConfig, tools: Toolchain, { extraProperties = '', scramCredentials = [] }: KafkaServiceOptions = {}): Service {
   const dir = join(cfg.runDir, 'kafka');
   const dataDir = join(dir, 'data');
   const props = join(dir, 'server.properties');
@@ -139,20 +157,34 @@ export function kafkaService(cfg: StackConfig, tools: Toolchain, extraProperties
       fill(template, { KAFKA_PORT: cfg.kafkaPort, KAFKA_CONTROLLER_PORT: cfg.kafkaControllerPort, KAFKA_DATA_DIR: dataDir }) +
         extraProperties,
     );
-    if (!existsSync(join(dataDir, 'meta.properties'))) await formatKafkaStorage(tools, props);
+    if (!existsSync(join(dataDir, 'meta.properties'))) await formatKafkaStorage(tools, props, scramCredentials);
   };
   return service('kafka', `PLAINTEXT://127.0.0.1:${cfg.kafkaPort}`, spec, () => kafkaReady(brokers), prepare);
 }
 
 // KRaft needs its log directory formatted with a cluster id before the first start.
-async function formatKafkaStorage(tools: Toolchain, props: string): Promise<void> {
+async function formatKafkaStorage(tools: Toolchain, props: string, scram: readonly ScramCredential[]): Promise<void> {
   const { execFileSync } = await import('node:child_process');
-  const clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
-  execFileSync(
-    tools.java,
-    ['-cp', join(tools.kafkaLibs, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
-    { stdio: 'pipe' },
-  );
+  // base64url of 16 random bytes, as Kafka's own ids; like Kafka's Uuid.randomUuid, never
+  // one that starts with '-': StorageTool would read it as an option and refuse to format
+  // ("argument --cluster-id/-t: expected one argument"), which failed one start in 64.
+  let clusterId: string;
+  do clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
+  while (clusterId.startsWith('-'));
+  const users = scram.flatMap((c) => ['--add-scram', `${c.mechanism}=[name=${c.name},password=${c.password}]`]);
+  try {
+    execFileSync(
+      tools.java,
+      ['-cp', join(tools.kafkaLibs, '*'), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, ...users],
+      { stdio: 'pipe' },
+    );
+  } catch (err) {
+    // The failed command line would carry the SCRAM passwords into the error: name the tool's output only.
+    const e = err as { status?: number; stderr?: Buffer; stdout?: Buffer };
+    const output = `${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`.trim();
+    const redacted = scram.reduce((text, c) => text.split(c.password).join('<redacted>'), output);
+    throw new Error(`kafka.tools.StorageTool format failed (exit ${e.status ?? '?'}): ${redacted}`);
+  }
 }
 
 // Ready means a real metadata request succeeds and the group coordinator answers:

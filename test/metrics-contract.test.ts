@@ -15,7 +15,7 @@ import { METRICS } from '@witnesslog/consumer';
 import { createWitnessEntry, withError, type ModelSize } from '@witnesslog/schemas';
 import { consumerService, loadToolchain, prometheusService, repoRoot, stackConfig, type Service } from '../local/services.js';
 import { brokers, qdrantUrl, uniqueName } from './support/env.js';
-import { freePort } from '../producer/test/support/net.js';
+import { freePort } from './support/net.js';
 
 const DIM = 8;
 // Per model, one entry in `errorEvery` fails: the rates Prometheus must find.

@@ -30,6 +30,7 @@ import {
   testNames,
   waitFor,
 } from './support.js';
+import { httpGet, sample } from '../../test/support/http.js';
 
 const DIM = 8;
 const tools = loadToolchain();
@@ -87,24 +88,6 @@ function spawnForeground(service: Service) {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   return { child, exited, output: () => output };
-}
-
-async function httpGet(url: string): Promise<{ status: number; text: string }> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    return { status: res.status, text: await res.text() };
-  } catch {
-    return { status: 0, text: '' };
-  }
-}
-
-/** A sample's value in Prometheus text (the sum over label sets). */
-function sample(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 describe('the service process', () => {

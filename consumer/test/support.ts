@@ -3,7 +3,6 @@
 // in-process against the real broker and Qdrant, and read-backs of Qdrant and
 // the dead-letter topic.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { createCodec, createWitnessEntry, type WitnessEntry } from '@witnesslog/schemas';
 import kafkajs, { type Admin, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
@@ -18,8 +17,9 @@ import {
   type WitnessConsumer,
 } from '@witnesslog/consumer';
 import { brokers, qdrantUrl, uniqueName } from '../../test/support/env.js';
+import { freePort } from '../../test/support/net.js';
 
-export { brokers, qdrantUrl, uniqueName };
+export { brokers, qdrantUrl, uniqueName, freePort };
 
 export const kafka = new kafkajs.Kafka({ brokers, clientId: 'consumer-test', logLevel: kafkajs.logLevel.NOTHING });
 export const qdrant = new QdrantClient({ url: qdrantUrl, checkCompatibility: false });
@@ -250,17 +250,6 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
     .filter((v) => ((v as { metricName?: string }).metricName ?? base) === name)
     .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
     .reduce((sum, v) => sum + v.value, 0);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Float32 equality with room for Qdrant's normalize-and-rescale round trip. */

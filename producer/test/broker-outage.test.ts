@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
 import { createWitnessProducer, type WitnessProducer } from '@witnesslog/producer';
 import { uniqueName } from '../../test/support/env.js';
-import { startOwnBroker, type OwnBroker } from './support/broker.js';
+import { startOwnBroker, type OwnBroker } from '../../test/support/broker.js';
 import { entry } from './support/entries.js';
 import { consumeAll, messageCount } from './support/kafka.js';
 import { assertMetricsMatch } from './support/metrics.js';

@@ -11,7 +11,7 @@ import { brokers, uniqueName } from '../../test/support/env.js';
 import { entry } from './support/entries.js';
 import { consumeAll, deleteTopics } from './support/kafka.js';
 import { samples } from './support/metrics.js';
-import { freePort } from './support/net.js';
+import { freePort } from '../../test/support/net.js';
 import { collectUnhandledRejections } from './support/unhandled.js';
 
 const topics: string[] = [];

@@ -10,7 +10,7 @@ import { repoRoot } from '../../local/services.js';
 import { brokers, uniqueName } from '../../test/support/env.js';
 import { demoLoadOptions } from '../src/demo-load.js';
 import { consumeAll, deleteTopics, messageCount } from './support/kafka.js';
-import { freePort } from './support/net.js';
+import { freePort } from '../../test/support/net.js';
 
 const topic = uniqueName('demo-load');
 after(() => deleteTopics(brokers, [topic]));

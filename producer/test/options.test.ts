@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWitnessProducer, InvalidOptionError, producerDefaults, type WitnessProducerOptions } from '@witnesslog/producer';
 import { entry } from './support/entries.js';
-import { freePort } from './support/net.js';
+import { freePort } from '../../test/support/net.js';
 
 const brokers = ['127.0.0.1:9092'];
 
