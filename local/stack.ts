@@ -4,11 +4,15 @@
 //   status  say what runs where
 //   test    up, run every test file with node:test, then stop what it started
 //   start   up, plus the consumer service, in the foreground; Ctrl-C stops everything
+//   bench   up, run every bench/*.bench.ts one after another, print one table
 // Services that already run (from `npm run stack up`) are reused and left running,
 // which keeps the edit-test loop fast.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { Row } from '../bench/support/report.js';
+import { machine } from '../bench/support/report.js';
+import { renderTable } from '../bench/support/table.js';
 import {
   kafkaService,
   loadToolchain,
@@ -112,6 +116,44 @@ async function test(filters: string[]): Promise<number> {
   return code;
 }
 
+/** Each benchmark runs alone (they measure CPU); their headline rows make one table. */
+async function bench(filters: string[]): Promise<number> {
+  const cfg = stackConfig();
+  const tools = loadToolchain();
+  const dir = join(repoRoot, 'bench');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.bench.ts') && (filters.length === 0 || filters.some((x) => f.includes(x))))
+    .sort();
+  const outDir = join(cfg.runDir, 'bench');
+  mkdirSync(outDir, { recursive: true });
+  const rowsFile = join(outDir, 'rows.jsonl');
+  rmSync(rowsFile, { force: true });
+  const started = await up(infrastructure(cfg, tools));
+  let code = 0;
+  try {
+    for (const file of files) {
+      log(`bench/${file}`);
+      const exit = await run(
+        process.execPath,
+        ['--conditions=witnesslog-src', '--import', 'tsx', join('bench', file)],
+        { ...stackEnv(cfg, tools), WITNESS_BENCH_REPORT: rowsFile },
+      );
+      if (exit !== 0) log(`bench/${file} failed with exit code ${exit}`);
+      code ||= exit;
+    }
+  } finally {
+    await down(started);
+  }
+  const rows = existsSync(rowsFile)
+    ? readFileSync(rowsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Row)
+    : [];
+  const table = renderTable(rows, machine());
+  writeFileSync(join(outDir, 'report.md'), `${table}\n`);
+  process.stdout.write(`\n${table}\n\n`);
+  log(`table also written to ${relative(repoRoot, join(outDir, 'report.md'))}`);
+  return code;
+}
+
 async function start(): Promise<number> {
   const cfg = stackConfig();
   const tools = loadToolchain();
@@ -168,8 +210,10 @@ async function main(argv: string[]): Promise<number> {
       return test(rest);
     case 'start':
       return start();
+    case 'bench':
+      return bench(rest);
     default:
-      log(`unknown command ${command}: use up | down | status | clean | test [filter…] | start`);
+      log(`unknown command ${command}: use up | down | status | clean | test [filter…] | start | bench [filter…]`);
       return 2;
   }
 }
