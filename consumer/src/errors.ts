@@ -14,7 +14,8 @@ export type ConsumerErrorCode =
   | 'WITNESS_EMPTY_MESSAGE'
   | 'WITNESS_QUERY_INVALID'
   | 'WITNESS_UNKNOWN_COLLECTION'
-  | 'WITNESS_VECTOR_DIMENSION';
+  | 'WITNESS_VECTOR_DIMENSION'
+  | 'WITNESS_UNKNOWN_TOPIC';
 
 export interface ConsumerErrorOptions {
   retriable?: boolean;
@@ -164,6 +165,16 @@ export class VectorDimensionError extends WitnessConsumerError {
     super('WITNESS_VECTOR_DIMENSION', `vector "${vector}" of the collection has dimension ${expected}, the search vector has ${actual}`);
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/** A topic to read from does not exist. */
+export class UnknownTopicError extends WitnessConsumerError {
+  readonly topic: string;
+
+  constructor(topic: string) {
+    super('WITNESS_UNKNOWN_TOPIC', `topic "${topic}" does not exist (check WITNESS_TOPIC / --topic)`);
+    this.topic = topic;
   }
 }
 

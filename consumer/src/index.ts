@@ -4,6 +4,8 @@ export { createMetrics, METRICS, METRIC_NAMES } from './metrics.js';
 export { entryToPoint, pointToEntry, pointToRecord, QUERY_VECTOR, RESPONSE_VECTOR } from './point.js';
 export { createWitnessQuery, isUnreachable } from './query.js';
 export { toQdrantFilter } from './query-filter.js';
+export { replayTopic } from './replay.js';
+export { parseDuration } from './duration.js';
 export { ensureCollection, vectorsConfig, vectorDifferences, PAYLOAD_INDEXES, DISTANCE } from './collection.js';
 export { DLQ_HEADERS } from './dead-letter.js';
 export { createRetry, backoffDelay, isRetriable } from './retry.js';
@@ -22,6 +24,7 @@ export {
   QueryInputError,
   UnknownCollectionError,
   VectorDimensionError,
+  UnknownTopicError,
   classifyQdrantError,
 } from './errors.js';
 
@@ -38,6 +41,7 @@ export type { ConsumerConfig, ConfigEnv, ConfigVariable, LogLevel, SaslMechanism
 export type { ConsumerMetrics, MetricKey } from './metrics.js';
 export type { WitnessPoint, WitnessPayload, WitnessRecord, StoredPoint, VectorNorms } from './point.js';
 export type { WitnessQuery, WitnessQueryOptions, SearchOptions, SearchHit, ListOptions, ListPage, WitnessStats, VectorName } from './query.js';
+export type { ReplayOptions, ReplayResult } from './replay.js';
 export type { WitnessFilter, QdrantFilter, QdrantCondition } from './query-filter.js';
 export type { PayloadIndexType } from './collection.js';
 export type { DeadLetter } from './dead-letter.js';

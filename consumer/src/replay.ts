@@ -1,0 +1,84 @@
+// Re-ingesting the topic into another collection, for re-indexing after a
+// schema or embedding-model change. It is the ordinary consumer with a group
+// that has never committed (so it starts at the beginning of every partition),
+// run until it has committed up to the high watermarks seen at start: entries
+// produced during the replay belong to the live collection's consumer.
+import { QdrantClient } from '@qdrant/js-client-rest';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import type { ConsumerConfig } from './config.js';
+import { createWitnessConsumer } from './consumer.js';
+import { UnknownTopicError, classifyQdrantError } from './errors.js';
+import { createKafka } from './kafka.js';
+
+export interface ReplayOptions {
+  /** The consumer configuration; its groupId should be fresh and its collection the new one. */
+  config: ConsumerConfig;
+  logger: Logger;
+  /** How often the committed offsets are compared with the target. Default 250 ms. */
+  pollMs?: number;
+}
+
+export interface ReplayResult {
+  topic: string;
+  collection: string;
+  groupId: string;
+  /** Messages up to the high watermarks at start. */
+  messages: number;
+  written: number;
+  deadLettered: number;
+  /** Points in the collection afterwards. */
+  points: number;
+}
+
+export async function replayTopic({ config, logger, pollMs = 250 }: ReplayOptions): Promise<ReplayResult> {
+  const admin = createKafka(config, logger).admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(config.topic)) throw new UnknownTopicError(config.topic);
+    const target = new Map((await admin.fetchTopicOffsets(config.topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
+    const messages = [...target.values()].reduce((n, p) => n + (p.high - p.low), 0);
+
+    const consumer = createWitnessConsumer({ config, registry: new Registry(), logger });
+    let written = 0;
+    let deadLettered = 0;
+    consumer.on('flush', (e) => {
+      written += e.written;
+      deadLettered += e.deadLettered;
+    });
+    let fatal: Error | undefined;
+    consumer.on('fatal', (err) => (fatal = err));
+    try {
+      await consumer.start();
+      for (;;) {
+        if (fatal) throw fatal;
+        const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [config.topic] });
+        const caughtUp = [...target].every(([partition, { low, high }]) => {
+          if (high <= low) return true; // empty (or emptied by retention): nothing to wait for
+          const offset = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+          return offset >= high;
+        });
+        if (caughtUp) break;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+    } finally {
+      await consumer.close();
+    }
+
+    const qdrant = new QdrantClient({
+      url: config.qdrant.url,
+      ...(config.qdrant.apiKey !== undefined ? { apiKey: config.qdrant.apiKey } : {}),
+      checkCompatibility: false,
+    });
+    let points: number;
+    try {
+      points = (await qdrant.count(config.qdrant.collection, { exact: true })).count;
+    } catch (err) {
+      throw classifyQdrantError(err);
+    }
+    return { topic: config.topic, collection: config.qdrant.collection, groupId: config.groupId, messages, written, deadLettered, points };
+  } finally {
+    await admin.disconnect();
+  }
+}
