@@ -30,7 +30,7 @@ const USAGE = `usage: witness <command> [options]
 commands:
   search --like <request-id> | --vector-file <file>   nearest entries (--using query|response, --limit n)
   get <request-id>                                    one entry
-  list                                                newest first (--limit n, --cursor c)
+  list                                                newest first (--oldest: oldest first; --limit n, --cursor c)
   stats                                               totals, success rate, per model and per error code
   prune --older-than <duration>                       delete entries older than the cut-off (--dry-run)
   replay --from-beginning --collection <new>          re-ingest the topic into another collection
@@ -67,6 +67,7 @@ const OPTIONS = {
   using: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  oldest: { type: 'boolean' },
   'older-than': { type: 'string' },
   'dry-run': { type: 'boolean' },
   'from-beginning': { type: 'boolean' },
@@ -81,7 +82,7 @@ const FILTERS: Flag[] = ['session', 'model', 'errors', 'ok', 'error-code', 'sinc
 const COMMANDS: Record<string, { flags: Flag[]; positionals: number }> = {
   search: { flags: [...FILTERS, 'like', 'vector-file', 'using', 'limit'], positionals: 0 },
   get: { flags: [], positionals: 1 },
-  list: { flags: [...FILTERS, 'limit', 'cursor'], positionals: 0 },
+  list: { flags: [...FILTERS, 'limit', 'cursor', 'oldest'], positionals: 0 },
   stats: { flags: FILTERS, positionals: 0 },
   prune: { flags: ['older-than', 'dry-run'], positionals: 0 },
   replay: { flags: ['from-beginning', 'topic'], positionals: 0 },
@@ -179,8 +180,9 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
       return hits.length === 0 ? EXIT.nothingFound : EXIT.found;
     }
     case 'list': {
-      const page = await q.list({ filter: toFilter(values), limit: integer('--limit', values.limit, 20), cursor: values.cursor ?? null });
-      const more = page.nextCursor ? `\nmore: witness list --cursor ${page.nextCursor} (same filters)\n` : '';
+      const order = values.oldest ? 'oldest' : 'newest';
+      const page = await q.list({ filter: toFilter(values), limit: integer('--limit', values.limit, 20), order, cursor: values.cursor ?? null });
+      const more = page.nextCursor ? `\nmore: witness list --cursor ${page.nextCursor} (same filters${values.oldest ? ', --oldest' : ''})\n` : '';
       out(page.entries.length === 0 ? 'no matching entries\n' : entriesTable(page.entries) + more, {
         entries: page.entries.map(recordJson),
         nextCursor: page.nextCursor,
@@ -351,7 +353,8 @@ function report(err: unknown, io: CliIo, url: string | undefined): number {
 // kafkajs names its connection failures; retries exhausted wrap one of them.
 function isKafkaUnreachable(err: unknown): boolean {
   for (let cur = err as { name?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 5; depth += 1) {
-    if (cur.name === 'KafkaJSConnectionError' || cur.name === 'KafkaJSBrokerNotFound' || cur.name === 'KafkaJSNonRetriableError' && /connect/i.test(String((cur as Error).message))) return true;
+    if (cur.name === 'KafkaJSConnectionError' || cur.name === 'KafkaJSBrokerNotFound') return true;
+    if (cur.name === 'KafkaJSNonRetriableError' && /connect/i.test(String((cur as Error).message))) return true;
     cur = (cur.originalError ?? cur.cause) as typeof cur;
   }
   return false;

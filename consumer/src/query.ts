@@ -45,7 +45,9 @@ export interface ListOptions {
   filter?: WitnessFilter;
   /** Default 20. */
   limit?: number;
-  /** nextCursor of the previous page. */
+  /** 'newest' first (default), or 'oldest' first (a session's timeline). */
+  order?: 'newest' | 'oldest';
+  /** nextCursor of the previous page (asked with the same filter and order). */
   cursor?: string | null;
   withVectors?: boolean;
 }
@@ -154,19 +156,21 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
       return points.length === 0 ? null : pointToRecord(points[0] as StoredPoint);
     },
 
-    async list({ filter, limit = 20, cursor = null, withVectors = false } = {}) {
+    async list({ filter, limit = 20, order = 'newest', cursor = null, withVectors = false } = {}) {
       checkLimit(limit);
+      if (order !== 'newest' && order !== 'oldest') throw new QueryInputError('order', order, '"newest" or "oldest"');
       const after = cursor ? decodeCursor(cursor) : undefined;
-      // Newest first by timestamp. Qdrant gives no offset with order_by, so the
+      // Ordered by timestamp. Qdrant gives no offset with order_by, so the
       // cursor is the last timestamp seen plus the ids already returned at it:
       // entries sharing a timestamp are neither skipped nor repeated.
-      const extra: QdrantCondition[] = after ? [{ key: 'timestamp', range: { lte: after.t } }] : [];
+      const bound = order === 'newest' ? { lte: after?.t } : { gte: after?.t };
+      const extra: QdrantCondition[] = after ? [{ key: 'timestamp', range: bound }] : [];
       const f = toQdrantFilter(filter, extra);
       const withSeen = after && after.ids.length > 0 ? { ...(f ?? {}), must_not: [{ has_id: after.ids }] } : f;
       const res = await call(() =>
         client.scroll(collection, {
           limit,
-          order_by: { key: 'timestamp', direction: 'desc' },
+          order_by: { key: 'timestamp', direction: order === 'newest' ? 'desc' : 'asc' },
           with_payload: true,
           with_vector: withVectors,
           ...(withSeen ? { filter: withSeen } : {}),

@@ -32,6 +32,19 @@ export interface ReplayResult {
 }
 
 export async function replayTopic({ config, logger, pollMs = 250 }: ReplayOptions): Promise<ReplayResult> {
+  const qdrant = new QdrantClient({
+    url: config.qdrant.url,
+    ...(config.qdrant.apiKey !== undefined ? { apiKey: config.qdrant.apiKey } : {}),
+    timeout: config.qdrant.timeoutMs,
+    checkCompatibility: false,
+  });
+  // The consumer waits for Qdrant without end (right for a service); a replay
+  // started against an unreachable Qdrant should say so at once instead.
+  try {
+    await qdrant.getCollections();
+  } catch (err) {
+    throw classifyQdrantError(err);
+  }
   const admin = createKafka(config, logger).admin();
   await admin.connect();
   try {
@@ -66,11 +79,6 @@ export async function replayTopic({ config, logger, pollMs = 250 }: ReplayOption
       await consumer.close();
     }
 
-    const qdrant = new QdrantClient({
-      url: config.qdrant.url,
-      ...(config.qdrant.apiKey !== undefined ? { apiKey: config.qdrant.apiKey } : {}),
-      checkCompatibility: false,
-    });
     let points: number;
     try {
       points = (await qdrant.count(config.qdrant.collection, { exact: true })).count;

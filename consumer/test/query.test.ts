@@ -144,22 +144,26 @@ describe('get, list and count', () => {
     }
   });
 
-  test('list pages newest first, across entries sharing a timestamp, without gaps or repeats', async () => {
-    const seen: string[] = [];
-    const stamps: number[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const page = await q.list({ limit: 7, cursor });
-      seen.push(...page.entries.map((e) => e.request_id));
-      stamps.push(...page.entries.map((e) => Date.parse(e.timestamp)));
-      cursor = page.nextCursor;
-      pages += 1;
-      assert.ok(pages < 100, 'paging does not end');
-    } while (cursor !== null);
-    assert.equal(seen.length, entries.length);
-    assert.deepEqual([...seen].sort(), ids(entries));
-    for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i]! <= stamps[i - 1]!, `not newest first at ${i}`);
+  test('list pages newest (or oldest) first, across entries sharing a timestamp, without gaps or repeats', async () => {
+    for (const order of ['newest', 'oldest'] as const) {
+      const seen: string[] = [];
+      const stamps: number[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await q.list({ limit: 7, order, cursor });
+        seen.push(...page.entries.map((e) => e.request_id));
+        stamps.push(...page.entries.map((e) => Date.parse(e.timestamp)));
+        cursor = page.nextCursor;
+        pages += 1;
+        assert.ok(pages < 100, 'paging does not end');
+      } while (cursor !== null);
+      assert.equal(seen.length, entries.length, order);
+      assert.deepEqual([...seen].sort(), ids(entries), order);
+      for (let i = 1; i < stamps.length; i++) {
+        assert.ok(order === 'newest' ? stamps[i]! <= stamps[i - 1]! : stamps[i]! >= stamps[i - 1]!, `not ${order} first at ${i}`);
+      }
+    }
     await assert.rejects(q.list({ cursor: 'garbage' }), QueryInputError);
   });
 });
