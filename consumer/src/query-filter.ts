@@ -34,7 +34,7 @@ export function toQdrantFilter(filter: WitnessFilter = {}, extra: QdrantConditio
   if (filter.sessionId !== undefined) must.push({ key: 'session_id', match: { value: text('sessionId', filter.sessionId) } });
   if (filter.model !== undefined) {
     const models = typeof filter.model === 'string' ? [filter.model] : [...filter.model];
-    if (models.length === 0) throw new QueryInputError('model', '[]', 'at least one model name');
+    if (models.length === 0) throw new QueryInputError('model', [], 'at least one model name');
     models.forEach((m) => text('model', m));
     must.push({ key: 'model_used', match: models.length === 1 ? { value: models[0]! } : { any: models } });
   }

@@ -132,7 +132,7 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
       if (using !== QUERY_VECTOR && using !== RESPONSE_VECTOR) throw new QueryInputError('using', using, `"${QUERY_VECTOR}" or "${RESPONSE_VECTOR}"`);
       const vector = Array.from(embedding, Number);
       const bad = vector.findIndex((x) => !Number.isFinite(x));
-      if (vector.length === 0 || bad >= 0) throw new QueryInputError('embedding', bad >= 0 ? `[${bad}] = ${vector[bad]}` : '[]', 'a non-empty array of finite numbers');
+      if (vector.length === 0 || bad >= 0) throw new QueryInputError(bad >= 0 ? `embedding[${bad}]` : 'embedding', bad >= 0 ? vector[bad] : [], 'a non-empty array of finite numbers');
       const expected = (await vectorSizes())[using];
       if (expected !== undefined && expected !== vector.length) throw new VectorDimensionError(using, expected, vector.length);
       const f = toQdrantFilter(filter);
