@@ -80,6 +80,7 @@ export interface WitnessQuery {
   prune(cutoff: Date): Promise<number>;
 }
 
+// Qdrant has no hard cap; this one keeps a typo (limit 1e9) from pulling the whole log.
 const MAX_LIMIT = 10_000;
 // Facet answers are capped by `limit`; far above any fleet's number of models or error codes.
 const FACET_LIMIT = 10_000;
@@ -167,17 +168,19 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
       const extra: QdrantCondition[] = after ? [{ key: 'timestamp', range: bound }] : [];
       const f = toQdrantFilter(filter, extra);
       const withSeen = after && after.ids.length > 0 ? { ...(f ?? {}), must_not: [{ has_id: after.ids }] } : f;
+      // One more than asked: whether a next page exists is known now, so the
+      // last page never comes with a cursor that leads to an empty one.
       const res = await call(() =>
         client.scroll(collection, {
-          limit,
+          limit: limit + 1,
           order_by: { key: 'timestamp', direction: order === 'newest' ? 'desc' : 'asc' },
           with_payload: true,
           with_vector: withVectors,
           ...(withSeen ? { filter: withSeen } : {}),
         }),
       );
-      const entries = res.points.map((p) => pointToRecord(p as StoredPoint));
-      if (entries.length < limit) return { entries, nextCursor: null };
+      const entries = res.points.slice(0, limit).map((p) => pointToRecord(p as StoredPoint));
+      if (res.points.length <= limit) return { entries, nextCursor: null };
       const last = entries[entries.length - 1]!.timestamp;
       const lastMs = Date.parse(last);
       const atLast = entries.filter((e) => Date.parse(e.timestamp) === lastMs).map((e) => e.request_id);
@@ -186,7 +189,7 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
     },
 
     async stats({ filter } = {}) {
-      // Five small requests answered from the indexes; nothing is pulled point by point.
+      // Two counts and two facets, answered from the indexes; nothing is pulled point by point.
       const [total, success, byModel, byErrorCode] = await Promise.all([
         count(filter),
         count(filter, [{ key: 'is_success', match: { value: true } }]),
