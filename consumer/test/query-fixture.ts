@@ -29,8 +29,8 @@ function vector(scale: number): Float32Array {
 }
 
 export function fixtureEntry(i: number, now: number): WitnessEntry {
-  // Models spread unevenly (i*i mod 5 folds onto four models), so a per-model count is not just N/4.
-  const model = MODELS[((i * i) % 5) % 4]!;
+  // All four models, unevenly (4:2:2:1), so a per-model count is not just N/4.
+  const model = MODELS[[0, 0, 1, 2, 0, 3, 1, 0, 2][i % 9]!]!;
   const base = createWitnessEntry(`session-${i % 6}`, vector(3), {
     model,
     context_size: 1024,
