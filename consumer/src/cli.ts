@@ -197,7 +197,17 @@ async function replay(values: Values, env: NodeJS.ProcessEnv, { url, collection 
     throw err;
   }
   const logger = pino({ level: config.logLevel, base: { service: 'witness-replay' } }, pino.destination(2));
-  const result = await replayTopic({ config, logger });
+  let reported = Date.now();
+  const result = await replayTopic({
+    config,
+    logger,
+    // A long replay says where it is, on stderr so --json output stays clean.
+    onProgress: ({ done, total }) => {
+      if (Date.now() - reported < 5_000) return;
+      reported = Date.now();
+      io.stderr(`witness replay: ${done}/${total} messages\n`);
+    },
+  });
   io.stdout(
     values.json
       ? json(result)

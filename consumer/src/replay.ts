@@ -17,6 +17,8 @@ export interface ReplayOptions {
   logger: Logger;
   /** How often the committed offsets are compared with the target. Default 250 ms. */
   pollMs?: number;
+  /** Called after each comparison: messages committed so far, of `total`. */
+  onProgress?: (progress: { done: number; total: number }) => void;
 }
 
 export interface ReplayResult {
@@ -31,7 +33,7 @@ export interface ReplayResult {
   points: number;
 }
 
-export async function replayTopic({ config, logger, pollMs = 250 }: ReplayOptions): Promise<ReplayResult> {
+export async function replayTopic({ config, logger, pollMs = 250, onProgress }: ReplayOptions): Promise<ReplayResult> {
   const qdrant = new QdrantClient({
     url: config.qdrant.url,
     ...(config.qdrant.apiKey !== undefined ? { apiKey: config.qdrant.apiKey } : {}),
@@ -67,12 +69,14 @@ export async function replayTopic({ config, logger, pollMs = 250 }: ReplayOption
       for (;;) {
         if (fatal) throw fatal;
         const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [config.topic] });
-        const caughtUp = [...target].every(([partition, { low, high }]) => {
-          if (high <= low) return true; // empty (or emptied by retention): nothing to wait for
+        let done = 0;
+        for (const [partition, { low, high }] of target) {
+          // -1 until the group commits; an empty partition (high == low) has nothing to wait for.
           const offset = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
-          return offset >= high;
-        });
-        if (caughtUp) break;
+          done += Math.max(0, Math.min(offset, high) - low);
+        }
+        onProgress?.({ done, total: messages });
+        if (done >= messages) break;
         await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
     } finally {
