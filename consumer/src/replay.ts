@@ -1,8 +1,9 @@
 // Re-ingesting the topic into another collection, for re-indexing after a
 // schema or embedding-model change. It is the ordinary consumer with a group
 // that has never committed (so it starts at the beginning of every partition),
-// run until it has committed up to the high watermarks seen at start: entries
-// produced during the replay belong to the live collection's consumer.
+// run until it has committed up to the high watermarks seen at start. Entries
+// produced meanwhile may or may not be copied: the replay is a snapshot of the
+// topic as it was when it began, and the live consumer has the rest.
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
