@@ -11,7 +11,11 @@ export type ConsumerErrorCode =
   | 'WITNESS_DEAD_LETTER_FAILED'
   | 'WITNESS_COMMIT_FAILED'
   | 'WITNESS_ABORTED'
-  | 'WITNESS_EMPTY_MESSAGE';
+  | 'WITNESS_EMPTY_MESSAGE'
+  | 'WITNESS_QUERY_INVALID'
+  | 'WITNESS_UNKNOWN_COLLECTION'
+  | 'WITNESS_VECTOR_DIMENSION'
+  | 'WITNESS_UNKNOWN_TOPIC';
 
 export interface ConsumerErrorOptions {
   retriable?: boolean;
@@ -130,6 +134,53 @@ export class EmptyMessageError extends WitnessConsumerError {
   constructor() {
     super('WITNESS_EMPTY_MESSAGE', 'message has no value');
   }
+}
+
+/** A query argument is unusable; the message names the field, the value and what was expected. */
+export class QueryInputError extends WitnessConsumerError {
+  readonly field: string;
+
+  constructor(field: string, value: unknown, expected: string) {
+    super('WITNESS_QUERY_INVALID', `${field} ${describeValue(value)}: expected ${expected}`);
+    this.field = field;
+  }
+}
+
+/** The collection asked for does not exist: a typo, or nothing was ever written there. */
+export class UnknownCollectionError extends WitnessConsumerError {
+  readonly collection: string;
+
+  constructor(collection: string, cause?: unknown) {
+    super('WITNESS_UNKNOWN_COLLECTION', `collection "${collection}" does not exist (check WITNESS_COLLECTION / --collection)`, { cause });
+    this.collection = collection;
+  }
+}
+
+/** A search vector whose length is not the collection's: Qdrant would refuse it. */
+export class VectorDimensionError extends WitnessConsumerError {
+  readonly expected: number;
+  readonly actual: number;
+
+  constructor(vector: string, expected: number, actual: number) {
+    super('WITNESS_VECTOR_DIMENSION', `vector "${vector}" of the collection has dimension ${expected}, the search vector has ${actual}`);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A topic to read from does not exist. */
+export class UnknownTopicError extends WitnessConsumerError {
+  readonly topic: string;
+
+  constructor(topic: string) {
+    super('WITNESS_UNKNOWN_TOPIC', `topic "${topic}" does not exist (check WITNESS_TOPIC / --topic)`);
+    this.topic = topic;
+  }
+}
+
+function describeValue(value: unknown): string {
+  const text = typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 const REJECTED_STATUS = new Set([400, 413, 422]);

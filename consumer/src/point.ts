@@ -64,6 +64,12 @@ export function entryToPoint(entry: WitnessEntry): WitnessPoint {
   return { id: entry.request_id, vector: response ? { query, response } : { query }, payload };
 }
 
+/** An entry as read back: every field, the embeddings only when they were asked for. */
+export type WitnessRecord = Omit<DecodedWitnessEntry, 'query_embedding' | 'response_embedding'> & {
+  query_embedding?: Float32Array;
+  response_embedding?: Float32Array;
+};
+
 /**
  * The entry a stored point holds, field for field as it was produced: the
  * embeddings as Float32Array (as decodeEntry gives them), rescaled by the
@@ -71,35 +77,50 @@ export function entryToPoint(entry: WitnessEntry): WitnessPoint {
  * query vector: ask Qdrant with with_payload and with_vector).
  */
 export function pointToEntry(point: StoredPoint): DecodedWitnessEntry {
+  const record = pointToRecord(point);
+  if (record.query_embedding === undefined) {
+    throw new TypeError(`point ${String(point.id)} has no "${QUERY_VECTOR}" vector (read it with with_vector: true)`);
+  }
+  return { ...record, query_embedding: record.query_embedding, response_embedding: record.response_embedding ?? new Float32Array(0) };
+}
+
+/**
+ * Like pointToEntry, for points read with or without vectors: the embeddings
+ * are present exactly when Qdrant returned them, so a search that did not ask
+ * for vectors never passes anything else off as the stored ones.
+ */
+export function pointToRecord(point: StoredPoint): WitnessRecord {
   const payload = point.payload;
   if (!payload || typeof payload.request_id !== 'string') {
     throw new TypeError(`point ${String(point.id)} has no witness payload (read it with with_payload: true)`);
   }
-  const vectors = (point.vector ?? {}) as Record<string, unknown>;
-  const storedQuery = vectors[QUERY_VECTOR];
-  if (!Array.isArray(storedQuery)) {
-    throw new TypeError(`point ${String(point.id)} has no "${QUERY_VECTOR}" vector (read it with with_vector: true)`);
-  }
-  const storedResponse = vectors[RESPONSE_VECTOR];
-  const norms = (payload.vector_norms ?? null) as Partial<VectorNorms> | null;
   const p = payload as unknown as WitnessPayload;
-  return {
+  const record: WitnessRecord = {
     request_id: p.request_id,
     session_id: p.session_id,
-    query_embedding: rescale(storedQuery as number[], norms?.query),
     routing_decision: p.routing_decision,
     model_used: p.model_used,
     quality_score: p.quality_score,
     latency: p.latency,
     context_doc_ids: p.context_doc_ids,
-    response_embedding: Array.isArray(storedResponse)
-      ? rescale(storedResponse as number[], norms?.response ?? undefined)
-      : new Float32Array(0),
     timestamp: p.timestamp,
     error: p.error,
     quality_metrics: p.quality_metrics,
     tags: p.tags,
   };
+  const vectors = point.vector;
+  if (vectors === null || vectors === undefined || typeof vectors !== 'object' || Array.isArray(vectors)) return record;
+  const named = vectors as Record<string, unknown>;
+  const norms = (payload.vector_norms ?? null) as Partial<VectorNorms> | null;
+  const storedQuery = named[QUERY_VECTOR];
+  if (Array.isArray(storedQuery)) {
+    record.query_embedding = rescale(storedQuery as number[], norms?.query);
+    const storedResponse = named[RESPONSE_VECTOR];
+    record.response_embedding = Array.isArray(storedResponse)
+      ? rescale(storedResponse as number[], norms?.response ?? undefined)
+      : new Float32Array(0);
+  }
+  return record;
 }
 
 // A plain array, because JSON.stringify writes a Float32Array as an object of indices.
