@@ -19,7 +19,7 @@ import {
   vectorDifferences,
 } from '@witnesslog/consumer';
 import { Registry } from 'prom-client';
-import { codec, testEntry } from './support.js';
+import { assertVectorClose, codec, testEntry } from './support.js';
 
 describe('entryToPoint / pointToEntry', () => {
   test('a point reproduces the decoded entry field for field', () => {
@@ -30,9 +30,12 @@ describe('entryToPoint / pointToEntry', () => {
       assert.equal(point.payload.is_success, decoded.error === null);
       assert.equal('query_embedding' in point.payload, false, 'vectors are not in the payload');
       assert.equal(point.vector.response === undefined, decoded.response_embedding.length === 0);
-      // Through JSON, as it travels to Qdrant and back.
+      // Through JSON, as it travels to Qdrant and back: every field as it was; the
+      // embeddings, sent as integer directions, within float32's precision of their largest component.
       const back = pointToEntry(JSON.parse(JSON.stringify(point)));
-      assert.deepEqual(back, decoded);
+      assert.deepEqual({ ...back, query_embedding: null, response_embedding: null }, { ...decoded, query_embedding: null, response_embedding: null });
+      assertVectorClose(back.query_embedding, decoded.query_embedding, 'query_embedding');
+      assertVectorClose(back.response_embedding, decoded.response_embedding, 'response_embedding');
     }
   });
 
@@ -50,6 +53,27 @@ describe('entryToPoint / pointToEntry', () => {
       ['response', back.response_embedding, decoded.response_embedding],
     ] as const) {
       for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-6 * Math.abs(want[i]!) + 1e-9, `${name}[${i}] ${got[i]} vs ${want[i]}`);
+    }
+  });
+
+  test('vectors travel as integers that keep the direction closer than float32 keeps it', () => {
+    const dim = 768;
+    const c = codec(dim);
+    for (let i = 0; i < 20; i++) {
+      const random = Array.from({ length: dim }, () => (Math.random() * 2 - 1) * 10 ** (i % 5 - 2));
+      const decoded = c.decode(c.encode({ ...testEntry(dim, i), query_embedding: random }));
+      const { query } = entryToPoint(decoded).vector;
+      assert.ok(query.every(Number.isInteger), 'integers');
+      assert.equal(Math.max(...query.map(Math.abs)), 2 ** 30 - 1, 'largest component at full scale');
+      const unit = (v: ArrayLike<number>) => {
+        const n = Math.hypot(...Array.from(v));
+        return Array.from(v, (x) => x / n);
+      };
+      const want = unit(decoded.query_embedding);
+      const gap = Math.hypot(...unit(query).map((x, k) => x - want[k]!));
+      // What storing the unit vector in float32 costs on its own, the floor Qdrant has anyway.
+      const float32Gap = Math.hypot(...want.map((x) => Math.fround(x) - x));
+      assert.ok(gap < float32Gap, `direction moved by ${gap}, float32 rounding alone moves it by ${float32Gap}`);
     }
   });
 
