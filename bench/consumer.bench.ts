@@ -20,7 +20,7 @@ import { createCodec, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessConsumer, ensureCollection, entryToPoint, loadConfig } from '@witnesslog/consumer';
 import { DIM, makeEntries } from './support/entries.js';
 import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
-import { fmt, int, machine, measured, mib, report, scaled, type Measured } from './support/report.js';
+import { fmt, int, machine, measured, report, scaled, type Measured } from './support/report.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const qdrantUrl = process.env.QDRANT_URL ?? 'http://127.0.0.1:6333';
@@ -61,26 +61,6 @@ async function fillTopic(topic: string, entries: WitnessEntry[]): Promise<number
 interface RunResult {
   rate: number;
   cpuUsPerEntry: number;
-  peakRss: number;
-  peakHeap: number;
-}
-
-/** Samples this process's memory every 50 ms; returns the peaks when stopped. */
-function memoryWatch(): () => { rss: number; heap: number } {
-  let rss = 0;
-  let heap = 0;
-  const sample = () => {
-    const m = process.memoryUsage();
-    rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
-  };
-  sample();
-  const timer = setInterval(sample, 50);
-  return () => {
-    clearInterval(timer);
-    sample();
-    return { rss, heap };
-  };
 }
 
 /** Our consumer, defaults (100 entries / 1 s batches, 1,000 buffered), from the start of the topic to its end. */
@@ -109,17 +89,15 @@ async function runOurs(topic: string, url: string): Promise<RunResult> {
   const joined = new Promise<void>((resolve) => consumer.on('group_join', () => resolve()));
   await consumer.start();
   await joined;
-  const memory = memoryWatch();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await finished;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const peak = memory();
   await consumer.close();
   if (deadLettered > 0) throw new Error(`${deadLettered} entries dead-lettered in a clean run`);
   if (url === qdrantUrl) await new QdrantClient({ url, checkCompatibility: false }).deleteCollection(collection);
-  return { rate: ENTRIES / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / ENTRIES, peakRss: peak.rss, peakHeap: peak.heap };
+  return { rate: ENTRIES / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / ENTRIES };
 }
 
 /** What a user would write: eachMessage, decode, await one upsert per message. Time-boxed. */
@@ -136,7 +114,6 @@ async function runNaive(topic: string, url: string): Promise<RunResult & { entri
   let stopAt = Number.POSITIVE_INFINITY;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const memory = memoryWatch();
   await consumer.run({
     eachMessage: async ({ message }) => {
       if (count === 0) {
@@ -157,10 +134,9 @@ async function runNaive(topic: string, url: string): Promise<RunResult & { entri
   await finished;
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const peak = memory();
   await consumer.disconnect();
   if (url === qdrantUrl) await client.deleteCollection(collection);
-  return { entries: count, rate: count / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / count, peakRss: peak.rss, peakHeap: peak.heap };
+  return { entries: count, rate: count / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / count };
 }
 
 /** CPU µs per entry of our code alone, on a 100-entry batch: decode, map to a point, serialize the upsert body. */
@@ -193,6 +169,7 @@ function ourCodeCost(messages: Buffer[]): Record<'decode' | 'map' | 'serialize' 
 
 const range = (m: Measured, digits = 0) => `${fmt(m.median, digits)} (${fmt(m.min, digits)}–${fmt(m.max, digits)})`;
 const over = (results: RunResult[], key: keyof RunResult) => measured(results.map((r) => r[key]));
+// (Memory is measured in bench/e2e.bench.ts, on the consumer service's own process: this one holds the bench's entries too.)
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -228,10 +205,7 @@ async function main(): Promise<void> {
   ];
   console.log('## sustained entries/s, and this process\'s CPU per entry (kafkajs, our code, HTTP client); median (min–max)');
   for (const [label, r] of rows) {
-    console.log(
-      `  ${label.padEnd(24)} ${range(over(r, 'rate')).padStart(24)} entries/s   ${range(over(r, 'cpuUsPerEntry')).padStart(18)} µs CPU/entry   ` +
-        `peak rss ${mib(Math.max(...r.map((x) => x.peakRss)))}`,
-    );
+    console.log(`  ${label.padEnd(24)} ${range(over(r, 'rate')).padStart(24)} entries/s   ${range(over(r, 'cpuUsPerEntry')).padStart(18)} µs CPU/entry`);
   }
   const rate = (r: RunResult[]) => over(r, 'rate').median;
   console.log(`  ratio into local Qdrant ${fmt(rate(results.oursQdrant) / rate(results.naiveQdrant), 1)}×, into the parse-only sink ${fmt(rate(results.oursSink) / rate(results.naiveSink), 1)}×`);
@@ -250,7 +224,6 @@ async function main(): Promise<void> {
   report({ figure: 'consumer entries/s into a parse-only sink', unit: 'entries/s', better: 'higher', ours: over(results.oursSink, 'rate'), baseline: { label: naiveLabel, ...over(results.naiveSink, 'rate') } });
   report({ figure: 'consumer process CPU per entry (parse-only sink)', unit: 'µs', better: 'lower', ours: over(results.oursSink, 'cpuUsPerEntry'), baseline: { label: naiveLabel, ...over(results.naiveSink, 'cpuUsPerEntry') } });
   report({ figure: 'our code CPU per entry (decode, map, serialize)', unit: 'µs', better: 'lower', ours: cost.total, target: { op: '<=', value: 40 } });
-  report({ figure: 'consumer peak RSS under load (local Qdrant)', unit: 'MiB', better: 'lower', ours: measured(results.oursQdrant.map((r) => r.peakRss / 2 ** 20)), baseline: { label: naiveLabel, ...measured(results.naiveQdrant.map((r) => r.peakRss / 2 ** 20)) } });
 
   const admin = kafka.admin();
   await admin.connect();

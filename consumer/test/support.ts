@@ -18,6 +18,7 @@ import {
 } from '@witnesslog/consumer';
 import { brokers, qdrantUrl, uniqueName } from '../../test/support/env.js';
 import { freePort } from '../../test/support/net.js';
+import { readMessages } from '../../test/support/topic.js';
 
 export { brokers, qdrantUrl, uniqueName, freePort };
 
@@ -212,31 +213,7 @@ export async function dropCollection(collection: string): Promise<void> {
 
 /** Reads `count` messages of a topic from the beginning with a throwaway group. */
 export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
-  const consumer = kafka.consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 200 });
-  const seen: KafkaMessage[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${seen.length}/${count} messages of ${topic} in ${timeoutMs} ms`)), timeoutMs);
-      if (count === 0) {
-        clearTimeout(timer);
-        resolve();
-      }
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(message);
-          if (seen.length >= count) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return seen;
+  return (await readMessages({ brokers }, topic, { count, timeoutMs })).map((m) => m.message);
 }
 
 /** The value of a metric in the registry: the sum over its series matching `labels`. */

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { collectUnhandledRejections } from '../../producer/test/support/unhandled.js';
 import { Ledger } from './ledger.js';
 import { scaled, steadyLoad, type NamedProducer, suiteTimeoutMs } from './support/load.js';
-import { mib, producerReport, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
+import { mib, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
 
 let pipeline: OwnPipeline;
 const unhandled = collectUnhandledRejections();
@@ -48,14 +48,7 @@ describe('Kafka broker failures', { timeout: suiteTimeoutMs() }, () => {
     for (const p of producers) await p.producer.flush();
     await pipeline.waitDrained(names);
     assert.ok(consumer.service.running(), 'the consumer service survived the broker outage');
-    const tally = await ledger.verify({
-      qdrant: pipeline.qdrantClient,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: await Promise.all(producers.map((p) => producerReport(p.name, p.producer, p.registry))),
-      print: (line) => t.diagnostic(line),
-    });
+    const tally = await pipeline.verify(ledger, names, { producers, print: (line) => t.diagnostic(line) });
     assert.equal(tally.deadLettered, 0, 'an outage dead-letters nothing');
     assert.deepEqual(unhandled.errors, []);
     await consumer.stop();
@@ -138,14 +131,7 @@ describe('Kafka broker failures', { timeout: suiteTimeoutMs() }, () => {
     await timedStream(1_000);
     await producer.flush();
     await pipeline.waitDrained(names);
-    const tally = await ledger.verify({
-      qdrant: pipeline.qdrantClient,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    const tally = await pipeline.verify(ledger, names, { producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     assert.equal(tally.dropped.queue_full, producer.stats().dropped.queue_full);
     assert.deepEqual(unhandled.errors, []);
     await consumer.stop();

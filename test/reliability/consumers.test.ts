@@ -12,7 +12,7 @@ import { repoRoot } from '../../local/services.js';
 import { Ledger, type ProducerReport } from './ledger.js';
 import { scaled, steadyLoad, suiteTimeoutMs } from './support/load.js';
 import type { HostMessage } from './support/producer-host.js';
-import { producerReport, startOwnPipeline, waitUntil, type OwnConsumer, type OwnPipeline } from './support/pipeline.js';
+import { startOwnPipeline, waitUntil, type OwnConsumer, type OwnPipeline } from './support/pipeline.js';
 
 let pipeline: OwnPipeline;
 before(async () => {
@@ -63,14 +63,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
     await load.stop();
     await producer.flush();
     await pipeline.waitDrained(names);
-    await ledger.verify({
-      qdrant: qdrant.client,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    await pipeline.verify(ledger, names, { qdrant: qdrant.client, producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     await last.stop();
   });
 
@@ -110,14 +103,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
     await load.stop();
     await producer.flush();
     await pipeline.waitDrained(names);
-    await ledger.verify({
-      qdrant: qdrant.client,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    await pipeline.verify(ledger, names, { qdrant: qdrant.client, producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     for (const member of [a, b]) assert.match(member.log(), /"drained":true/, 'a removed member drained before leaving');
     await c.stop();
   });
@@ -175,14 +161,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
     const next = await pipeline.consumer(names);
     await next.start();
     await pipeline.waitDrained(names);
-    await ledger.verify({
-      qdrant: pipeline.qdrantClient,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [report],
-      print: (line) => t.diagnostic(line),
-    });
+    await pipeline.verify(ledger, names, { producers: [report], print: (line) => t.diagnostic(line) });
     await next.stop();
   });
 });

@@ -21,7 +21,7 @@ import { createCodec, createWitnessEntry, currentSchemaVersion, HEADER_BYTES, ty
 import type { IHeaders } from 'kafkajs';
 import { assertVectorClose } from '../../consumer/test/support.js';
 import { sample } from '../support/http.js';
-import { readTopic, type KafkaAccess } from './support/topic.js';
+import { readTopic, type KafkaAccess } from '../support/topic.js';
 
 /** Small embeddings: the suite is about the pipeline, not about vector sizes (the producer tests use 768). */
 export const DIM = 8;

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { Ledger, POISON_KINDS } from './ledger.js';
 import { SCALE, scaled, steadyLoad, suiteTimeoutMs } from './support/load.js';
-import { memoryOf, mib, producerReport, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
+import { memoryOf, mib, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
 import { startSlowProxy } from './support/slow-proxy.js';
 
 let pipeline: OwnPipeline;
@@ -77,14 +77,7 @@ describe('Qdrant failures, poison, soak', { concurrency: true, timeout: suiteTim
     await load.stop();
     await producer.flush();
     await pipeline.waitDrained(names);
-    const tally = await ledger.verify({
-      qdrant: qdrant.client,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    const tally = await pipeline.verify(ledger, names, { qdrant: qdrant.client, producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     assert.equal(tally.deadLettered, 0, 'an outage dead-letters nothing');
     assert.ok((await consumer.metric('witness_consumer_pauses_total')) >= 1);
     assert.ok(consumer.service.running(), 'the service stayed up through the outage');
@@ -118,14 +111,7 @@ describe('Qdrant failures, poison, soak', { concurrency: true, timeout: suiteTim
     const lagAtEnd = await pipeline.lag(names);
     proxy.delayMs = 0;
     await pipeline.waitDrained(names);
-    const tally = await ledger.verify({
-      qdrant: qdrant.client,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    const tally = await pipeline.verify(ledger, names, { qdrant: qdrant.client, producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     const text = await consumer.metrics();
     const metric = (name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
     const timeouts = metric('witness_qdrant_write_errors_total', '{kind="timeout"}');
@@ -169,14 +155,7 @@ describe('Qdrant failures, poison, soak', { concurrency: true, timeout: suiteTim
     for (let i = 0; i < 60; i++) ledger.record('producer', producer);
     await producer.flush();
     await pipeline.waitDrained(names);
-    const tally = await ledger.verify({
-      qdrant: pipeline.qdrantClient,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    const tally = await pipeline.verify(ledger, names, { producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     assert.equal(tally.poison, poison);
     assert.equal(await consumer.metric('witness_entries_dead_lettered_total'), poison, 'each poison message dead-lettered once');
     // Every partition got poison and was consumed to its end (waitDrained); none of them is behind.
@@ -216,14 +195,7 @@ describe('Qdrant failures, poison, soak', { concurrency: true, timeout: suiteTim
       `soak ${seconds} s, ${samples.length} samples: RSS ${mib(earlyRss)} -> ${mib(lateRss)} MiB, heap ${mib(earlyHeap)} -> ${mib(lateHeap)} MiB; ` +
         `samples ${samples.map((s) => mib(s.heap)).join(' ')}`,
     );
-    await ledger.verify({
-      qdrant: pipeline.qdrantClient,
-      collection: names.collection,
-      kafka: { brokers: pipeline.broker.brokers },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    await pipeline.verify(ledger, names, { producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     // Generous: GC timing alone moves the heap by tens of MiB; a leak grows with time and load.
     assert.ok(lateHeap <= earlyHeap * 1.5 + 32 * 1024 * 1024, `consumer heap grew from ${mib(earlyHeap)} to ${mib(lateHeap)} MiB`);
     assert.ok(lateRss <= earlyRss * 1.5 + 64 * 1024 * 1024, `consumer RSS grew from ${mib(earlyRss)} to ${mib(lateRss)} MiB`);

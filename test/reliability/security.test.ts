@@ -20,7 +20,7 @@ import { loadToolchain, type ScramCredential } from '../../local/services.js';
 import { httpGet, sample } from '../support/http.js';
 import { freePort } from '../support/net.js';
 import { Ledger } from './ledger.js';
-import { producerReport, startOwnPipeline, tempDir, waitUntil, type OwnPipeline } from './support/pipeline.js';
+import { startOwnPipeline, tempDir, waitUntil, type OwnPipeline } from './support/pipeline.js';
 
 const secret = () => randomBytes(12).toString('base64url');
 const users = {
@@ -124,14 +124,7 @@ describe('security: SASL/SCRAM over TLS, Qdrant API key', { timeout: 240_000 }, 
     for (let i = 0; i < 300; i++) ledger.record('producer', producer);
     await producer.flush();
     await pipeline.waitDrained(names);
-    await ledger.verify({
-      qdrant: pipeline.qdrantClient,
-      collection: names.collection,
-      kafka: { brokers: [saslBroker], ssl: { ca: [ca] }, sasl },
-      dlqTopic: names.dlqTopic,
-      producers: [await producerReport('producer', producer, registry)],
-      print: (line) => t.diagnostic(line),
-    });
+    await pipeline.verify(ledger, names, { kafka: { brokers: [saslBroker], ssl: { ca: [ca] }, sasl }, producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
     await producer.close();
     const metrics = await consumer.metrics();
     await consumer.stop();

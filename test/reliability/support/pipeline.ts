@@ -14,9 +14,10 @@ import { startOwnBroker, type OwnBroker, type OwnBrokerOptions } from '../../sup
 import { uniqueName } from '../../support/env.js';
 import { httpGet, sample } from '../../support/http.js';
 import { freePort } from '../../support/net.js';
-import { DIM, type ProducerReport } from '../ledger.js';
+import { DIM, type Ledger, type ProducerReport, type Tally } from '../ledger.js';
+import type { KafkaAccess } from '../../support/topic.js';
 
-export { readTopic, type KafkaAccess } from './topic.js';
+export { readTopic, type KafkaAccess } from '../../support/topic.js';
 
 export interface Names {
   topic: string;
@@ -57,7 +58,22 @@ export interface OwnPipeline {
   endOffsets(topic: string): Promise<number>;
   /** Waits until the group has committed everything the topic holds. */
   waitDrained(names: Names, timeoutMs?: number): Promise<void>;
+  /**
+   * The end of every scenario: every id the ledger saw accounted for, in Qdrant
+   * (this pipeline's unless `qdrant` is given), in the dead-letter topic or in a
+   * producer's drop counts (Ledger.verify).
+   */
+  verify(ledger: Ledger, names: Names, options: VerifyOptions): Promise<Tally>;
   cleanup(): Promise<void>;
+}
+
+export interface VerifyOptions {
+  /** In-process producers (name defaults to 'producer'), or reports taken earlier. */
+  producers: Array<{ name?: string; producer: WitnessProducer; registry: Registry } | ProducerReport>;
+  qdrant?: QdrantClient;
+  /** How to read the dead-letter topic; default this pipeline's broker, plaintext. */
+  kafka?: KafkaAccess;
+  print?: (line: string) => void;
 }
 
 export interface OwnPipelineOptions {
@@ -247,6 +263,16 @@ export async function startOwnPipeline({ broker: brokerOptions, qdrantEnv = {} }
         timeoutMs,
         250,
       );
+    },
+    async verify(ledger, names, { producers: reports, qdrant, kafka, print }) {
+      return ledger.verify({
+        qdrant: qdrant ?? pipeline.qdrantClient,
+        collection: names.collection,
+        kafka: kafka ?? { brokers: broker.brokers },
+        dlqTopic: names.dlqTopic,
+        producers: await Promise.all(reports.map((p) => ('stats' in p ? p : producerReport(p.name ?? 'producer', p.producer, p.registry)))),
+        ...(print ? { print } : {}),
+      });
     },
     async cleanup() {
       await Promise.allSettled(producers.map((p) => p.close()));
