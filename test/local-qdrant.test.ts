@@ -174,6 +174,15 @@ describe('collections and points', () => {
     const res = await fetch(`${qdrantUrl}/collections/${name}/points/scroll`, { method: 'POST', body: JSON.stringify({ limit: 'ten' }) });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { status: { error: string } }).status.error, /limit/);
+    // Vectors are checked apart from the models (numpy): a null or a word in one is still a 400 naming it.
+    for (const bad of [[1, null, 3, 4], [1, 'x', 3, 4], [1, [2], 3, 4]]) {
+      const put = await fetch(`${qdrantUrl}/collections/${name}/points?wait=true`, {
+        method: 'PUT',
+        body: JSON.stringify({ points: [{ id: randomUUID(), vector: { query: bad } }] }),
+      });
+      assert.equal(put.status, 400, `vector ${JSON.stringify(bad)}`);
+      assert.match(((await put.json()) as { status: { error: string } }).status.error, /points\.0\.vector/);
+    }
   });
 
   test('delete by ids and by filter', async () => {

@@ -26,6 +26,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+import numpy as np
 import orjson
 import pydantic
 from qdrant_client import QdrantClient, models
@@ -57,6 +58,9 @@ class Store:
     def __init__(self, data_dir: str):
         os.makedirs(data_dir, exist_ok=True)
         self.client = QdrantClient(path=data_dir)
+        # Writes go to local mode directly: QdrantClient.upsert first walks every
+        # point's model looking for objects to embed (half the time of an upsert).
+        self.local = self.client._client
         self.lock = threading.Lock()
         self.index_file = os.path.join(data_dir, "payload_indexes.json")
         # {collection: {field: field_schema as JSON}}: local mode ignores payload
@@ -76,6 +80,19 @@ class Store:
     def require(self, name: str) -> None:
         if not self.client.collection_exists(name):
             raise not_found(name)
+        self.fast_storage(name)
+
+    def fast_storage(self, name: str) -> None:
+        """Local mode commits (and fsyncs) its SQLite file once per point; in WAL mode
+        with synchronous=NORMAL a commit survives the process being killed, only not
+        the machine crashing, which is enough for a local stack, and is 10x cheaper."""
+        collection = self.local.collections.get(name)
+        db = getattr(getattr(collection, "storage", None), "storage", None)
+        if db is None or getattr(collection, "_witness_fast", False):
+            return
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        collection._witness_fast = True
 
     def next_operation(self) -> dict[str, Any]:
         self.operation_id += 1
@@ -99,6 +116,41 @@ def parse(model: Any, body: Any) -> Any:
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in err.errors()[:5]
         )
         raise ApiError(400, f"Format error in JSON body: {problems}") from None
+
+
+def parse_points_list(body: Any) -> models.PointsList | None:
+    """The common upsert (a list of points with dense vectors), parsed like parse()
+    does, but with the vectors checked and converted by numpy: pydantic spent ~1 ms
+    per 768-dim point on them. Anything else (batches, sparse or multi-vectors)
+    returns None and goes through parse() whole."""
+    points = body.get("points") if isinstance(body, dict) else None
+    if not isinstance(points, list):
+        return None
+    vectors: list[Any] = []
+    stripped: list[Any] = []
+    for i, point in enumerate(points):
+        if not isinstance(point, dict):
+            return None
+        vector = point.get("vector")
+        named = vector if isinstance(vector, dict) else {"": vector}
+        converted = {}
+        for key, values in named.items():
+            if not isinstance(values, list) or any(isinstance(x, (list, dict, str, bool)) or x is None for x in values[:1]):
+                return None
+            try:
+                array = np.asarray(values, dtype=np.float64)
+                if not np.isfinite(array).all():  # a null in the list became NaN
+                    raise ValueError("not finite")
+                converted[key] = array.tolist()
+            except (TypeError, ValueError):
+                where = f"points.{i}.vector" + (f".{key}" if key else "")
+                raise ApiError(400, f"Format error in JSON body: {where}: Input should be a list of numbers") from None
+        vectors.append(converted if isinstance(vector, dict) else converted[""])
+        stripped.append({**point, "vector": {k: [0.0] for k in converted} if isinstance(vector, dict) else [0.0]})
+    req = parse(models.PointInsertOperations, {**body, "points": stripped})
+    for point, vector in zip(req.points, vectors):
+        point.vector = vector
+    return req
 
 
 def local_error(err: Exception, collection: str) -> ApiError:
@@ -226,7 +278,7 @@ def delete_index(store: Store, p: dict, body: Any, q: dict) -> Any:
 def upsert(store: Store, p: dict, body: Any, q: dict) -> Any:
     name = p["name"]
     store.require(name)
-    req = parse(models.PointInsertOperations, body)
+    req = parse_points_list(body) or parse(models.PointInsertOperations, body)
     if isinstance(req, models.PointsBatch):
         b = req.batch
         points = [
@@ -240,7 +292,7 @@ def upsert(store: Store, p: dict, body: Any, q: dict) -> Any:
     else:
         points = req.points
     try:
-        store.client.upsert(name, points=points, wait=True)
+        store.local.upsert(name, points=points, wait=True)
     except ValueError as err:
         raise local_error(err, name) from None
     return store.next_operation()
@@ -416,6 +468,9 @@ class RequestHandler(BaseHTTPRequestHandler):
     server_version = "qdrant-local"
     # Keep-alive: the JS client reuses connections; HTTP/1.0 would reconnect per request.
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as two writes; with Nagle's algorithm the second
+    # waits for the client's delayed ACK, 40 ms per response.
+    disable_nagle_algorithm = True
     store: Store
     api_key: str | None
 
