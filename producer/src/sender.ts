@@ -12,6 +12,7 @@
 // send-errors.ts). Entries behind it wait; the bound on the queue, not a deadline,
 // is what limits memory, and what does not fit is counted as queue_full.
 import { performance } from 'node:perf_hooks';
+import './crc32c.js'; // before kafkajs: it gives kafkajs a faster CRC-32C
 import kafkajs from 'kafkajs';
 import type { Producer as KafkaProducer } from 'kafkajs';
 import { createBackoff, type Backoff } from './backoff.js';
