@@ -17,12 +17,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import kafkajs from 'kafkajs';
 import { createWitnessProducer, type WitnessProducer } from '@witnesslog/producer';
+import { freePort } from '../test/support/net.js';
 import { makeEntries } from './support/entries.js';
 import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
 import { fmt, int, machine, measured, mib, percentile, report, scaled, type Measured } from './support/report.js';
@@ -37,13 +37,6 @@ const TARGET_RATE = 2_000;
 const mainTs = fileURLToPath(new URL('../consumer/src/main.ts', import.meta.url));
 const kafka = new kafkajs.Kafka({ brokers, clientId: 'e2e-bench', logLevel: kafkajs.logLevel.NOTHING });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The consumer service in its own process, ready (joined, Qdrant reachable). */
 async function startConsumer(topic: string, url: string): Promise<{ child: ChildProcess; peakRss(): number; stop(): Promise<void> }> {

@@ -8,7 +8,6 @@
 // multiplies every count. Each figure is measured in REPEATS runs: median and spread. Targets (reported, not asserted): record() median ≤ 5 µs,
 // p99 ≤ 50 µs, ≥ 100× cheaper than the awaited send; ≥ 20,000 entries/s.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep, setImmediate as yieldToLoop } from 'node:timers/promises';
 import v8 from 'node:v8';
@@ -18,6 +17,7 @@ import { gzipSync } from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { encodeEntry, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessProducer, type ProducerCompression, type WitnessProducer } from '@witnesslog/producer';
+import { freePort } from '../test/support/net.js';
 import { DIM, makeEntries } from './support/entries.js';
 import { fmt, int, machine, measured, mib, report, scale, scaled as n, summarise } from './support/report.js';
 
@@ -35,13 +35,6 @@ const topic = (name: string) => {
   return t;
 };
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Records everything, as fast as the queue takes it, and waits for flush; entries/s. */
 async function throughput(producer: WitnessProducer, entries: WitnessEntry[], count: number): Promise<number> {
@@ -97,7 +90,7 @@ interface BrokerDown {
 /** `calls` fire-and-forget calls with the broker down (a closed port), in this fresh process. */
 async function brokerDown(who: 'ours' | 'naive', calls: number): Promise<BrokerDown> {
   const pool = makeEntries(1_000, 'array');
-  const brokers = [`127.0.0.1:${await closedPort()}`];
+  const brokers = [`127.0.0.1:${await freePort()}`];
   gc();
   const before = process.memoryUsage().rss;
   let peakRss = before;
