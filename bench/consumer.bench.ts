@@ -20,18 +20,14 @@ import { createCodec, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessConsumer, ensureCollection, entryToPoint, loadConfig } from '@witnesslog/consumer';
 import { DIM, makeEntries } from './support/entries.js';
 import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
-import { fmt, int, machine, measured, report, scaled, type Measured } from './support/report.js';
+import { fmt, int, machine, measured, report, scale, scaled, type Measured } from './support/report.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const qdrantUrl = process.env.QDRANT_URL ?? 'http://127.0.0.1:6333';
 const ENTRIES = scaled(6_000); // per run of our consumer
-const NAIVE_SECONDS = 6 * Math.min(scale(), 5); // the naive consumer is time-boxed: it would take minutes
+const NAIVE_SECONDS = 6 * Math.min(scale, 5); // the naive consumer is time-boxed: it would take minutes
 const REPEATS = 3;
 const silent = pino({ level: 'silent' });
-
-function scale(): number {
-  return scaled(1_000) / 1_000;
-}
 
 const kafka = new kafkajs.Kafka({ brokers, clientId: 'consumer-bench', logLevel: kafkajs.logLevel.NOTHING });
 const codec = createCodec({ dim: DIM });
@@ -174,7 +170,7 @@ const over = (results: RunResult[], key: keyof RunResult) => measured(results.ma
 async function main(): Promise<void> {
   const started = performance.now();
   console.log('# witnesslog consumer benchmark');
-  console.log(`machine: ${machine()}; broker ${brokers.join(',')}; Qdrant ${qdrantUrl}; WITNESS_BENCH_SCALE=${scale()}`);
+  console.log(`machine: ${machine()}; broker ${brokers.join(',')}; Qdrant ${qdrantUrl}; WITNESS_BENCH_SCALE=${scale}`);
   const entries = makeEntries(ENTRIES);
   const topic = unique('consumer-topic');
   const bytes = await fillTopic(topic, entries);

@@ -10,8 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Row } from '../bench/support/report.js';
-import { machine } from '../bench/support/report.js';
+import { machine, type Row } from '../bench/support/report.js';
 import { renderTable } from '../bench/support/table.js';
 import {
   kafkaService,

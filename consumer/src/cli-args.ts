@@ -132,12 +132,3 @@ export function readVectorFile(file: string): number[] {
   }
   return vector as number[];
 }
-
-export function isHttpUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}

@@ -20,7 +20,6 @@ import {
   UsageError,
   duration,
   integer,
-  isHttpUrl,
   readVectorFile,
   toFilter,
   vectorName,
@@ -28,7 +27,7 @@ import {
   type Values,
 } from './cli-args.js';
 import { entriesTable, entryDetail, hitsTable, json, recordJson, statsTable } from './cli-format.js';
-import { CONFIG_DEFAULTS, loadConfig } from './config.js';
+import { CONFIG_DEFAULTS, isHttpUrl, loadConfig } from './config.js';
 import { ConfigError, QdrantRejectedError, QdrantUnavailableError, WitnessConsumerError } from './errors.js';
 import { QUERY_VECTOR } from './point.js';
 import { createWitnessQuery } from './query.js';

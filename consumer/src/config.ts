@@ -216,7 +216,8 @@ function isHostPort(text: string): boolean {
   return port >= 1 && port <= 65_535;
 }
 
-function isHttpUrl(text: string): boolean {
+/** An http(s) URL with a host: what QDRANT_URL and the CLI's --url must be. */
+export function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';

@@ -135,7 +135,9 @@ def parse_points_list(body: Any) -> models.PointsList | None:
         named = vector if isinstance(vector, dict) else {"": vector}
         converted = {}
         for key, values in named.items():
-            if not isinstance(values, list) or any(isinstance(x, (list, dict, str, bool)) or x is None for x in values[:1]):
+            # Dense vectors only: a multivector (list of lists) or sparse one goes through parse().
+            first = values[0] if isinstance(values, list) and values else 0.0
+            if not isinstance(values, list) or isinstance(first, bool) or not isinstance(first, (int, float)):
                 return None
             try:
                 array = np.asarray(values, dtype=np.float64)
