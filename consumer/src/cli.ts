@@ -28,9 +28,10 @@ import {
 } from './cli-args.js';
 import { entriesTable, entryDetail, hitsTable, json, recordJson, statsTable } from './cli-format.js';
 import { CONFIG_DEFAULTS, isHttpUrl, loadConfig } from './config.js';
-import { ConfigError, QdrantRejectedError, QdrantUnavailableError, WitnessConsumerError } from './errors.js';
+import { ConfigError, QdrantRejectedError, WitnessConsumerError } from './errors.js';
 import { QUERY_VECTOR } from './point.js';
-import { createWitnessQuery } from './query.js';
+import { isKafkaUnreachable } from './kafka.js';
+import { createWitnessQuery, isUnreachable } from './query.js';
 import { replayTopic } from './replay.js';
 
 export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
@@ -222,7 +223,7 @@ function report(err: unknown, io: CliIo, url: string | undefined): number {
     io.stderr(`witness: ${err.message}\n(witness --help for usage)\n`);
     return EXIT.usage;
   }
-  if (err instanceof QdrantUnavailableError) {
+  if (isUnreachable(err)) {
     io.stderr(`witness: ${err.message}${url ? ` (Qdrant at ${url}: --url or QDRANT_URL)` : ''}\n`);
     return EXIT.unreachable;
   }
@@ -237,14 +238,4 @@ function report(err: unknown, io: CliIo, url: string | undefined): number {
   }
   io.stderr(`witness: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
   return EXIT.internal;
-}
-
-// kafkajs names its connection failures; retries exhausted wrap one of them.
-function isKafkaUnreachable(err: unknown): boolean {
-  for (let cur = err as { name?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 5; depth += 1) {
-    if (cur.name === 'KafkaJSConnectionError' || cur.name === 'KafkaJSBrokerNotFound') return true;
-    if (cur.name === 'KafkaJSNonRetriableError' && /connect/i.test(String((cur as Error).message))) return true;
-    cur = (cur.originalError ?? cur.cause) as typeof cur;
-  }
-  return false;
 }
