@@ -27,7 +27,7 @@ import {
   type Values,
 } from './cli-args.js';
 import { entriesTable, entryDetail, hitsTable, json, recordJson, statsTable } from './cli-format.js';
-import { CONFIG_DEFAULTS, isHttpUrl, loadConfig } from './config.js';
+import { CONFIG_DEFAULTS, isHttpUrl, loadCliSettings, loadConfig, type CliSettings } from './config.js';
 import { ConfigError, QdrantRejectedError, WitnessConsumerError } from './errors.js';
 import { QUERY_VECTOR } from './point.js';
 import { isKafkaUnreachable } from './kafka.js';
@@ -95,13 +95,14 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
     throw new UsageError(spec.positionals === 0 ? `unexpected argument "${rest[0]}"` : `"witness ${command}" takes exactly one request id`);
   }
 
-  const url = (values.url ?? env.QDRANT_URL ?? '').trim() || CONFIG_DEFAULTS.QDRANT_URL;
+  const settings = loadCliSettings(env);
+  const url = values.url === undefined ? settings.qdrantUrl : values.url.trim() || CONFIG_DEFAULTS.QDRANT_URL;
   if (!isHttpUrl(url)) throw new UsageError(`--url ${JSON.stringify(url)}: expected an http:// or https:// URL (or set QDRANT_URL)`);
   target.url = url;
-  const collection = (values.collection ?? env.WITNESS_COLLECTION ?? '').trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
-  const apiKey = env.QDRANT_API_KEY?.trim() || undefined;
+  const collection = values.collection === undefined ? settings.collection : values.collection.trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
+  const apiKey = settings.apiKey;
 
-  if (command === 'replay') return replay(values, env, { url, collection }, io);
+  if (command === 'replay') return replay(values, env, { url, collection, settings }, io);
 
   const q = createWitnessQuery({ url, collection, ...(apiKey ? { apiKey } : {}) });
   const out = (text: string, data: unknown) => io.stdout(values.json ? json(data) : text);
@@ -175,12 +176,17 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
   throw new UsageError(`unknown command "${command}"`);
 }
 
-async function replay(values: Values, env: NodeJS.ProcessEnv, { url, collection }: { url: string; collection: string }, io: CliIo): Promise<number> {
+async function replay(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  { url, collection, settings }: { url: string; collection: string; settings: CliSettings },
+  io: CliIo,
+): Promise<number> {
   if (values['from-beginning'] !== true) throw new UsageError('replay needs --from-beginning (a replay always reads the whole topic)');
   if (values.collection === undefined) throw new UsageError('replay needs --collection <new collection> to fill');
-  const live = (env.WITNESS_COLLECTION ?? '').trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
+  const live = settings.collection;
   if (collection === live) throw new UsageError(`--collection ${collection}: expected a collection other than the live one (WITNESS_COLLECTION)`);
-  const baseGroup = (env.WITNESS_GROUP_ID ?? '').trim() || CONFIG_DEFAULTS.WITNESS_GROUP_ID;
+  const baseGroup = settings.groupId;
   let config;
   try {
     config = loadConfig({

@@ -209,6 +209,28 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
   return deepFreeze(config);
 }
 
+/** What the witness CLI reads from the environment: Qdrant and the live collection and group (queries need no Kafka). */
+export interface CliSettings {
+  qdrantUrl: string;
+  apiKey: string | undefined;
+  collection: string;
+  groupId: string;
+}
+
+/**
+ * The CLI's variables, with the service's defaults. Checked by the CLI where a
+ * flag may override them (--url, --collection); replay reads the rest through loadConfig.
+ */
+export function loadCliSettings(env: ConfigEnv = process.env): CliSettings {
+  const value = (name: keyof typeof CONFIG_DEFAULTS) => env[name]?.trim() || CONFIG_DEFAULTS[name];
+  return {
+    qdrantUrl: value('QDRANT_URL'),
+    apiKey: env.QDRANT_API_KEY?.trim() || undefined,
+    collection: value('WITNESS_COLLECTION'),
+    groupId: value('WITNESS_GROUP_ID'),
+  };
+}
+
 /** The configuration as it may be logged: secrets replaced. */
 export function redactConfig(config: ConsumerConfig): unknown {
   return {

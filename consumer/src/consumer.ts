@@ -31,73 +31,20 @@
 // collaborator started and closed here beside the flush loop.
 import { EventEmitter } from 'node:events';
 import { createCodec, createRetry } from '@witnesslog/schemas';
-import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { Batcher } from './batcher.js';
 import { ensureCollection } from './collection.js';
 import { redactConfig, type ConsumerConfig } from './config.js';
 import { createDeadLetterWriter } from './dead-letter.js';
 import { AbortedError } from './errors.js';
 import { createFlushLoop } from './flush-loop.js';
-import { createFlushPipeline, type FlushEvent } from './flush.js';
+import { createFlushPipeline } from './flush.js';
 import { createIntake, type Received } from './intake.js';
-import { createKafka, type KafkaClients, type TopicPartitionOffset } from './kafka.js';
+import { createKafka } from './kafka.js';
 import { createCommitLedger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createQdrantSink } from './qdrant-sink.js';
-import { createQdrantClient, type QdrantProbe, type QdrantWriter } from './qdrant.js';
-
-export type { FlushEvent, TopicPartitionOffset };
-
-export interface WitnessConsumerOptions {
-  config: ConsumerConfig;
-  /** The host's registry; the consumer registers its metrics (METRICS) into it. */
-  registry: Registry;
-  logger: Logger;
-  /** Also register Node process metrics (CPU, memory, event loop, GC). Default false: the host decides. */
-  processMetrics?: boolean;
-  /** The Kafka clients. Default: kafkajs, from config.kafka. */
-  kafka?: KafkaClients;
-  /** The Qdrant client writes go through, and the one readiness asks (it must answer quickly). Default: from config.qdrant. */
-  qdrant?: { writer: QdrantWriter; probe: QdrantProbe };
-  /** Wall clock, ms. Default Date.now. */
-  now?: () => number;
-}
-
-export interface ConsumerEvents {
-  flush: [FlushEvent];
-  pause: [{ buffered: number }];
-  resume: [{ buffered: number }];
-  group_join: [{ assignment: Record<string, number[]>; generation: number }];
-  /** An error the consumer cannot continue from; the host should close and exit non-zero. */
-  fatal: [Error];
-}
-
-export interface ConsumerStatus {
-  started: boolean;
-  joined: boolean;
-  closing: boolean;
-  paused: boolean;
-  buffered: number;
-  qdrantReachable: boolean;
-  assignment: Record<string, number[]>;
-}
-
-export interface CloseResult {
-  /** True when everything fetched was written and committed before disconnecting. */
-  drained: boolean;
-}
-
-export interface WitnessConsumer {
-  /** Ensures the collection, connects, joins the group and starts consuming. Rejects on a wrong collection or unreachable Kafka. */
-  start(): Promise<void>;
-  /** Stops fetching, flushes and commits (bounded by shutdownTimeoutMs), disconnects. Safe to call more than once. */
-  close(): Promise<CloseResult>;
-  /** Joined the group, not closing, and Qdrant answers. */
-  ready(): Promise<boolean>;
-  status(): ConsumerStatus;
-  on<E extends keyof ConsumerEvents>(event: E, listener: (...args: ConsumerEvents[E]) => void): () => void;
-}
+import { createQdrantClient } from './qdrant.js';
+import type { CloseResult, ConsumerEvents, WitnessConsumer, WitnessConsumerOptions } from './consumer-types.js';
 
 // Kept for kafkajs's disconnect (stop the fetch loop, leave the group) after a drain
 // that used up its share of the shutdown time.

@@ -28,7 +28,7 @@ export type {
   CloseResult,
   FlushEvent,
   TopicPartitionOffset,
-} from './consumer.js';
+} from './consumer-types.js';
 export type { ConsumerConfig, ConfigEnv, ConfigVariable, LogLevel, SaslMechanism, SslOptions, SaslOptions } from './config.js';
 export type { ConsumerMetrics, MetricKey } from './metrics.js';
 export type { WitnessPoint, WitnessPayload, WitnessRecord, StoredPoint, VectorNorms } from './point.js';
