@@ -24,6 +24,7 @@ import type { RawMessage } from '../../test/support/entries.js';
 export { brokers, qdrantUrl, uniqueName, freePort };
 export { assertVectorClose, codec, encoded, testEntry, type RawMessage } from '../../test/support/entries.js';
 export { metricValue } from '../../test/support/metrics.js';
+export { rejectingProxy } from '../../test/support/rejecting-proxy.js';
 
 export const kafka = lazy(() => new kafkajs.Kafka({ brokers, clientId: 'consumer-test', logLevel: kafkajs.logLevel.NOTHING }));
 export const qdrant = lazy(() => new QdrantClient({ url: qdrantUrl, checkCompatibility: false }));
@@ -171,55 +172,4 @@ export async function dropCollection(collection: string): Promise<void> {
 /** Reads `count` messages of a topic from the beginning with a throwaway group. */
 export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
   return (await readMessages({ brokers }, topic, { count, timeoutMs })).map((m) => m.message);
-}
-
-/**
- * A loopback proxy in front of Qdrant that answers 400 to any upsert holding a
- * point whose session_id is `rejectSession`, as Qdrant does for a point it
- * refuses, and forwards everything else unchanged.
- */
-export async function rejectingProxy(target: string, rejectSession: string): Promise<{ url: string; upserts: number; close(): Promise<void> }> {
-  const { createServer: createHttpServer } = await import('node:http');
-  const state = { upserts: 0 };
-  const server = createHttpServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (req.method === 'PUT' && /\/points$/.test((req.url ?? '').split('?')[0]!)) {
-        state.upserts += 1;
-        const points = (JSON.parse(body.toString('utf8')) as { points: Array<{ payload?: { session_id?: string } }> }).points;
-        if (points.some((p) => p.payload?.session_id === rejectSession)) {
-          res.writeHead(400, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: { error: 'Format error in JSON body: rejected by the test proxy' }, time: 0 }));
-          return;
-        }
-      }
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
-      fetch(`${target}${req.url}`, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) }).then(
-        async (upstream) => {
-          const text = Buffer.from(await upstream.arrayBuffer());
-          res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(502);
-          res.end();
-        },
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get upserts() {
-      return state.upserts;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
