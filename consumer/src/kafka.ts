@@ -112,7 +112,7 @@ export interface KafkaClients {
   admin(): KafkaAdmin;
 }
 
-export function kafkaLogLevel(level: LogLevel): kafkajs.logLevel {
+function kafkaLogLevel(level: LogLevel): kafkajs.logLevel {
   switch (level) {
     case 'trace':
     case 'debug':
