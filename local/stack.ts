@@ -3,6 +3,7 @@
 //   down    stop whatever `up` (or a crashed run) left behind
 //   status  say what runs where
 //   test    up, run every test file with node:test, then stop what it started
+//   unit    run the *.unit.test.ts files only (they need no service): no stack, no waiting
 //   start   up, plus the consumer service, in the foreground; Ctrl-C stops everything
 //   bench   up, run every bench/*.bench.ts one after another, print one table
 // Services that already run (from `npm run stack up`) are reused and left running,
@@ -115,6 +116,16 @@ async function test(filters: string[]): Promise<number> {
   return code;
 }
 
+/** The tests that need no service (named *.unit.test.ts): no stack, no type check, seconds. */
+async function unit(filters: string[]): Promise<number> {
+  const files = testFiles(filters).filter((f) => f.endsWith('.unit.test.ts'));
+  if (files.length === 0) {
+    log(`no unit test files match ${filters.join(' ')}`);
+    return 1;
+  }
+  return run(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', '--test', '--test-reporter=spec', ...files], {});
+}
+
 /** Each benchmark runs alone (they measure CPU); their headline rows make one table. */
 async function bench(filters: string[]): Promise<number> {
   const cfg = stackConfig();
@@ -207,12 +218,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'test':
       return test(rest);
+    case 'unit':
+      return unit(rest);
     case 'start':
       return start();
     case 'bench':
       return bench(rest);
     default:
-      log(`unknown command ${command}: use up | down | status | clean | test [filter…] | start | bench [filter…]`);
+      log(`unknown command ${command}: use up | down | status | clean | test [filter…] | unit [filter…] | start | bench [filter…]`);
       return 2;
   }
 }

@@ -27,10 +27,11 @@ import {
   type Values,
 } from './cli-args.js';
 import { entriesTable, entryDetail, hitsTable, json, recordJson, statsTable } from './cli-format.js';
-import { CONFIG_DEFAULTS, isHttpUrl, loadConfig } from './config.js';
-import { ConfigError, QdrantRejectedError, QdrantUnavailableError, WitnessConsumerError } from './errors.js';
+import { CONFIG_DEFAULTS, isHttpUrl, loadCliSettings, loadConfig, type CliSettings } from './config.js';
+import { ConfigError, QdrantRejectedError, WitnessConsumerError } from './errors.js';
 import { QUERY_VECTOR } from './point.js';
-import { createWitnessQuery } from './query.js';
+import { isKafkaUnreachable } from './kafka.js';
+import { createWitnessQuery, isUnreachable } from './query.js';
 import { replayTopic } from './replay.js';
 
 export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
@@ -94,13 +95,14 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
     throw new UsageError(spec.positionals === 0 ? `unexpected argument "${rest[0]}"` : `"witness ${command}" takes exactly one request id`);
   }
 
-  const url = (values.url ?? env.QDRANT_URL ?? '').trim() || CONFIG_DEFAULTS.QDRANT_URL;
+  const settings = loadCliSettings(env);
+  const url = values.url === undefined ? settings.qdrantUrl : values.url.trim() || CONFIG_DEFAULTS.QDRANT_URL;
   if (!isHttpUrl(url)) throw new UsageError(`--url ${JSON.stringify(url)}: expected an http:// or https:// URL (or set QDRANT_URL)`);
   target.url = url;
-  const collection = (values.collection ?? env.WITNESS_COLLECTION ?? '').trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
-  const apiKey = env.QDRANT_API_KEY?.trim() || undefined;
+  const collection = values.collection === undefined ? settings.collection : values.collection.trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
+  const apiKey = settings.apiKey;
 
-  if (command === 'replay') return replay(values, env, { url, collection }, io);
+  if (command === 'replay') return replay(values, env, { url, collection, settings }, io);
 
   const q = createWitnessQuery({ url, collection, ...(apiKey ? { apiKey } : {}) });
   const out = (text: string, data: unknown) => io.stdout(values.json ? json(data) : text);
@@ -174,12 +176,17 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
   throw new UsageError(`unknown command "${command}"`);
 }
 
-async function replay(values: Values, env: NodeJS.ProcessEnv, { url, collection }: { url: string; collection: string }, io: CliIo): Promise<number> {
+async function replay(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  { url, collection, settings }: { url: string; collection: string; settings: CliSettings },
+  io: CliIo,
+): Promise<number> {
   if (values['from-beginning'] !== true) throw new UsageError('replay needs --from-beginning (a replay always reads the whole topic)');
   if (values.collection === undefined) throw new UsageError('replay needs --collection <new collection> to fill');
-  const live = (env.WITNESS_COLLECTION ?? '').trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
+  const live = settings.collection;
   if (collection === live) throw new UsageError(`--collection ${collection}: expected a collection other than the live one (WITNESS_COLLECTION)`);
-  const baseGroup = (env.WITNESS_GROUP_ID ?? '').trim() || CONFIG_DEFAULTS.WITNESS_GROUP_ID;
+  const baseGroup = settings.groupId;
   let config;
   try {
     config = loadConfig({
@@ -222,7 +229,7 @@ function report(err: unknown, io: CliIo, url: string | undefined): number {
     io.stderr(`witness: ${err.message}\n(witness --help for usage)\n`);
     return EXIT.usage;
   }
-  if (err instanceof QdrantUnavailableError) {
+  if (isUnreachable(err)) {
     io.stderr(`witness: ${err.message}${url ? ` (Qdrant at ${url}: --url or QDRANT_URL)` : ''}\n`);
     return EXIT.unreachable;
   }
@@ -237,14 +244,4 @@ function report(err: unknown, io: CliIo, url: string | undefined): number {
   }
   io.stderr(`witness: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
   return EXIT.internal;
-}
-
-// kafkajs names its connection failures; retries exhausted wrap one of them.
-function isKafkaUnreachable(err: unknown): boolean {
-  for (let cur = err as { name?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 5; depth += 1) {
-    if (cur.name === 'KafkaJSConnectionError' || cur.name === 'KafkaJSBrokerNotFound') return true;
-    if (cur.name === 'KafkaJSNonRetriableError' && /connect/i.test(String((cur as Error).message))) return true;
-    cur = (cur.originalError ?? cur.cause) as typeof cur;
-  }
-  return false;
 }

@@ -2,10 +2,11 @@
 // created at start. An existing collection with other vectors is refused, not
 // written into: mixing dimensions would make every upsert fail, and a silently
 // "fixed" collection would hide a deployment mistake.
-import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
+import type { Schemas } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { CollectionMismatchError, classifyQdrantError } from './errors.js';
 import { QUERY_VECTOR, RESPONSE_VECTOR } from './point.js';
+import type { QdrantWriter } from './qdrant.js';
 
 export type PayloadIndexType = 'keyword' | 'bool' | 'datetime' | 'float';
 
@@ -67,7 +68,7 @@ function describeWanted(dim: number): string {
  * differ, a classified QdrantError otherwise (retriable when Qdrant is down).
  */
 export async function ensureCollection(
-  client: QdrantClient,
+  client: Omit<QdrantWriter, 'upsert'>,
   { collection, dim, logger }: { collection: string; dim: number; logger: Logger },
 ): Promise<void> {
   let info = await getCollectionInfo(client, collection);
@@ -103,7 +104,7 @@ export async function ensureCollection(
   }
 }
 
-async function getCollectionInfo(client: QdrantClient, collection: string): Promise<Schemas['CollectionInfo'] | undefined> {
+async function getCollectionInfo(client: Pick<QdrantWriter, 'getCollection'>, collection: string): Promise<Schemas['CollectionInfo'] | undefined> {
   try {
     return await client.getCollection(collection);
   } catch (err) {

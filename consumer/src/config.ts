@@ -3,18 +3,31 @@
 // each naming the variable, the value it had and what was expected, so a bad
 // deployment fails in its first second with a message an operator can act on.
 import { readFileSync } from 'node:fs';
+import { TOPIC_NAME_PATTERN, deepFreeze } from '@witnesslog/schemas';
 import { ConfigError } from './errors.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** TLS to the brokers: `ca` (PEM) when KAFKA_SSL_CA_FILE is set, the system's CAs otherwise. */
+export interface SslOptions {
+  readonly ca?: string;
+}
+
+/** SASL credentials for the brokers. */
+export interface SaslOptions {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
 
 export interface ConsumerConfig {
   readonly kafka: {
     readonly brokers: readonly string[];
     readonly clientId: string;
     /** false, or TLS options (`ca` when KAFKA_SSL_CA_FILE is set). */
-    readonly ssl: false | { readonly ca?: string };
-    readonly sasl?: { readonly mechanism: SaslMechanism; readonly username: string; readonly password: string };
+    readonly ssl: false | SslOptions;
+    readonly sasl?: SaslOptions;
   };
   readonly topic: string;
   readonly groupId: string;
@@ -77,7 +90,7 @@ const SECRET_VARIABLES: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'Q
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 // Kafka's own rule for topic names.
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const TOPIC_NAME = TOPIC_NAME_PATTERN;
 
 /**
  * Reads and validates the configuration from `env` (process.env by default).
@@ -196,6 +209,28 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
   return deepFreeze(config);
 }
 
+/** What the witness CLI reads from the environment: Qdrant and the live collection and group (queries need no Kafka). */
+export interface CliSettings {
+  qdrantUrl: string;
+  apiKey: string | undefined;
+  collection: string;
+  groupId: string;
+}
+
+/**
+ * The CLI's variables, with the service's defaults. Checked by the CLI where a
+ * flag may override them (--url, --collection); replay reads the rest through loadConfig.
+ */
+export function loadCliSettings(env: ConfigEnv = process.env): CliSettings {
+  const value = (name: keyof typeof CONFIG_DEFAULTS) => env[name]?.trim() || CONFIG_DEFAULTS[name];
+  return {
+    qdrantUrl: value('QDRANT_URL'),
+    apiKey: env.QDRANT_API_KEY?.trim() || undefined,
+    collection: value('WITNESS_COLLECTION'),
+    groupId: value('WITNESS_GROUP_ID'),
+  };
+}
+
 /** The configuration as it may be logged: secrets replaced. */
 export function redactConfig(config: ConsumerConfig): unknown {
   return {
@@ -224,12 +259,4 @@ export function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
 }

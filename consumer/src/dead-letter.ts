@@ -4,11 +4,11 @@
 // so it can be inspected, fixed and replayed. A dead letter counts as handled
 // only once the broker acknowledged it with acks=all; until then the source
 // offset does not move past it.
-import type { IHeaders, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DeadLetterError } from './errors.js';
+import type { RecordHeaders, RecordProducer } from './kafka.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { Retry } from './retry.js';
+import type { Retry } from '@witnesslog/schemas';
 
 /** Header names on every dead letter. */
 export const DLQ_HEADERS = Object.freeze({
@@ -27,7 +27,7 @@ export interface DeadLetter {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  headers: IHeaders | undefined;
+  headers: RecordHeaders | undefined;
   /** A stable error code, e.g. WITNESS_BAD_MARKER; also the metric label. */
   reason: string;
   error: string;
@@ -49,7 +49,7 @@ export function createDeadLetterWriter({
   metrics,
   logger,
 }: {
-  producer: Producer;
+  producer: RecordProducer;
   topic: string;
   groupId: string;
   retry: Retry;
@@ -77,7 +77,7 @@ export function createDeadLetterWriter({
       await retry(
         async () => {
           try {
-            await producer.send({ topic, acks: -1, messages });
+            await producer.send(topic, messages);
           } catch (err) {
             metrics.deadLetterErrors.inc();
             // Every failure is retried: a dead letter that is not written must not be skipped.

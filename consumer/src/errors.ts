@@ -1,7 +1,10 @@
 // Every error the consumer raises. `code` is stable and safe as a metric label or
 // a dead-letter reason; `retriable` is the one flag the retry policy and the
 // dead-letter decision read, so "try again" versus "give up on this entry" is
-// decided in exactly one place: where the error is classified.
+// decided in exactly one place: where the error is classified. The base is the
+// one of every witnesslog package (WitnessError, from @witnesslog/schemas), so
+// `instanceof WitnessError` catches consumer errors too.
+import { WitnessError, describeValue, type WitnessErrorOptions } from '@witnesslog/schemas';
 
 export type ConsumerErrorCode =
   | 'WITNESS_CONFIG_INVALID'
@@ -9,7 +12,6 @@ export type ConsumerErrorCode =
   | 'WITNESS_QDRANT_UNAVAILABLE'
   | 'WITNESS_QDRANT_REJECTED'
   | 'WITNESS_DEAD_LETTER_FAILED'
-  | 'WITNESS_COMMIT_FAILED'
   | 'WITNESS_ABORTED'
   | 'WITNESS_EMPTY_MESSAGE'
   | 'WITNESS_QUERY_INVALID'
@@ -17,24 +19,10 @@ export type ConsumerErrorCode =
   | 'WITNESS_VECTOR_DIMENSION'
   | 'WITNESS_UNKNOWN_TOPIC';
 
-export interface ConsumerErrorOptions {
-  retriable?: boolean;
-  cause?: unknown;
-}
+export type ConsumerErrorOptions = WitnessErrorOptions;
 
-export class WitnessConsumerError extends Error {
-  readonly code: ConsumerErrorCode;
-  readonly retriable: boolean;
-  override readonly cause: unknown;
-
-  constructor(code: ConsumerErrorCode, message: string, { retriable = false, cause }: ConsumerErrorOptions = {}) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retriable = retriable;
-    this.cause = cause;
-  }
-}
+/** Base of the consumer's errors: a WitnessError whose code is one of ConsumerErrorCode. */
+export class WitnessConsumerError extends WitnessError<ConsumerErrorCode> {}
 
 /** One or more environment variables (or options) are unusable; the message names each. */
 export class ConfigError extends WitnessConsumerError {
@@ -115,13 +103,6 @@ export class DeadLetterError extends WitnessConsumerError {
   }
 }
 
-/** An offset commit failed. Never a loss (the entries are written, they will be redelivered). */
-export class CommitError extends WitnessConsumerError {
-  constructor(message: string, cause?: unknown, retriable = true) {
-    super('WITNESS_COMMIT_FAILED', message, { retriable, cause });
-  }
-}
-
 /** Work stopped because the consumer is shutting down past its deadline or handing over partitions. */
 export class AbortedError extends WitnessConsumerError {
   constructor(message = 'aborted') {
@@ -176,11 +157,6 @@ export class UnknownTopicError extends WitnessConsumerError {
     super('WITNESS_UNKNOWN_TOPIC', `topic "${topic}" does not exist (check WITNESS_TOPIC / --topic)`);
     this.topic = topic;
   }
-}
-
-function describeValue(value: unknown): string {
-  const text = typeof value === 'string' || (typeof value === 'object' && value !== null) ? JSON.stringify(value) : String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 const REJECTED_STATUS = new Set([400, 413, 422]);

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { WitnessConsumer } from './consumer.js';
+import type { WitnessConsumer } from './consumer-types.js';
 
 export interface HttpServer {
   server: Server;

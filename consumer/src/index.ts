@@ -1,16 +1,13 @@
+// @witnesslog/consumer: the witness consumer (topic -> Qdrant), its
+// configuration, metrics and replay. Reading the log back is
+// @witnesslog/consumer/query (query-api.ts).
 export { createWitnessConsumer } from './consumer.js';
 export { loadConfig, redactConfig, CONFIG_DEFAULTS } from './config.js';
 export { createMetrics, METRICS, METRIC_NAMES } from './metrics.js';
 export { entryToPoint, pointToEntry, pointToRecord, QUERY_VECTOR, RESPONSE_VECTOR } from './point.js';
-export { createWitnessQuery, isUnreachable } from './query.js';
-export { toQdrantFilter } from './query-filter.js';
 export { replayTopic } from './replay.js';
-export { parseDuration } from './duration.js';
-export { ensureCollection, vectorsConfig, vectorDifferences, PAYLOAD_INDEXES, DISTANCE } from './collection.js';
+export { ensureCollection, vectorsConfig, PAYLOAD_INDEXES } from './collection.js';
 export { DLQ_HEADERS } from './dead-letter.js';
-export { createRetry, backoffDelay, isRetriable } from './retry.js';
-export { startHttpServer } from './http.js';
-export { Batcher } from './batcher.js';
 export {
   WitnessConsumerError,
   ConfigError,
@@ -18,14 +15,9 @@ export {
   QdrantUnavailableError,
   QdrantRejectedError,
   DeadLetterError,
-  CommitError,
   AbortedError,
   EmptyMessageError,
-  QueryInputError,
-  UnknownCollectionError,
-  VectorDimensionError,
   UnknownTopicError,
-  classifyQdrantError,
 } from './errors.js';
 
 export type {
@@ -36,16 +28,11 @@ export type {
   CloseResult,
   FlushEvent,
   TopicPartitionOffset,
-} from './consumer.js';
-export type { ConsumerConfig, ConfigEnv, ConfigVariable, LogLevel, SaslMechanism } from './config.js';
+} from './consumer-types.js';
+export type { ConsumerConfig, ConfigEnv, ConfigVariable, LogLevel, SaslMechanism, SslOptions, SaslOptions } from './config.js';
 export type { ConsumerMetrics, MetricKey } from './metrics.js';
 export type { WitnessPoint, WitnessPayload, WitnessRecord, StoredPoint, VectorNorms } from './point.js';
-export type { WitnessQuery, WitnessQueryOptions, SearchOptions, SearchHit, ListOptions, ListPage, WitnessStats, VectorName } from './query.js';
 export type { ReplayOptions, ReplayResult } from './replay.js';
-export type { WitnessFilter, QdrantFilter, QdrantCondition } from './query-filter.js';
-export type { PayloadIndexType } from './collection.js';
-export type { DeadLetter } from './dead-letter.js';
-export type { Retry, RetryPolicy, RetryCallOptions } from './retry.js';
-export type { HttpServer } from './http.js';
-export type { BatcherOptions } from './batcher.js';
+export type { KafkaClients, GroupConsumer, RecordProducer, KafkaAdmin } from './kafka.js';
+export type { QdrantWriter, QdrantProbe } from './qdrant.js';
 export type { ConsumerErrorCode, QdrantErrorKind, QdrantError } from './errors.js';

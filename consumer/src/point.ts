@@ -5,8 +5,8 @@
 // Point id: request_id (a lowercase UUID, which Qdrant accepts as an id), so a
 // redelivered entry overwrites itself: at-least-once delivery, exactly-once result.
 // Vectors: named `query` and `response`; an entry without a response embedding
-// has no `response` vector. Payload: every other field under its schema name
-// (the timestamp stays an RFC 3339 string, which Qdrant's datetime index and
+// has no `response` vector. Payload: every other field under its schema name,
+// copied by rest-spread so a new schema field needs no edit here (the timestamp stays an RFC 3339 string, which Qdrant's datetime index and
 // range filters read directly), plus:
 // - is_success: error === null, indexed, so dashboards filter without a null check;
 // - vector_norms: the Euclidean norm of each embedding. Qdrant normalizes the
@@ -48,18 +48,11 @@ export function entryToPoint(entry: WitnessEntry): WitnessPoint {
   const query = toDirection(entry.query_embedding);
   const hasResponse = entry.response_embedding.length > 0;
   const response = hasResponse ? toDirection(entry.response_embedding) : undefined;
+  // Every field but the embeddings, by rest-spread: a field added to the schema
+  // reaches the payload (and comes back in pointToRecord) without a list to edit.
+  const { query_embedding: _query, response_embedding: _response, ...fields } = entry;
   const payload: WitnessPayload = {
-    request_id: entry.request_id,
-    session_id: entry.session_id,
-    routing_decision: entry.routing_decision,
-    model_used: entry.model_used,
-    quality_score: entry.quality_score,
-    latency: entry.latency,
-    context_doc_ids: entry.context_doc_ids,
-    timestamp: entry.timestamp,
-    error: entry.error,
-    quality_metrics: entry.quality_metrics,
-    tags: entry.tags,
+    ...fields,
     is_success: isSuccess(entry),
     vector_norms: { query: norm(entry.query_embedding), response: hasResponse ? norm(entry.response_embedding) : null },
   };
@@ -96,20 +89,9 @@ export function pointToRecord(point: StoredPoint): WitnessRecord {
   if (!payload || typeof payload.request_id !== 'string') {
     throw new TypeError(`point ${String(point.id)} has no witness payload (read it with with_payload: true)`);
   }
-  const p = payload as unknown as WitnessPayload;
-  const record: WitnessRecord = {
-    request_id: p.request_id,
-    session_id: p.session_id,
-    routing_decision: p.routing_decision,
-    model_used: p.model_used,
-    quality_score: p.quality_score,
-    latency: p.latency,
-    context_doc_ids: p.context_doc_ids,
-    timestamp: p.timestamp,
-    error: p.error,
-    quality_metrics: p.quality_metrics,
-    tags: p.tags,
-  };
+  // The payload minus what entryToPoint added, whatever the schema version's fields are.
+  const { is_success: _isSuccess, vector_norms: _norms, ...fields } = payload as unknown as WitnessPayload;
+  const record = fields as WitnessRecord;
   const vectors = point.vector;
   if (vectors === null || vectors === undefined || typeof vectors !== 'object' || Array.isArray(vectors)) return record;
   const named = vectors as Record<string, unknown>;

@@ -3,16 +3,17 @@
 // while Qdrant is down, slow or throttling, and a batch Qdrant rejects as
 // malformed is split in halves until the points it refuses are isolated, so one
 // bad point costs O(log n) extra requests and never holds back the good ones.
-import type { QdrantClient, Schemas } from '@qdrant/js-client-rest';
+import type { Schemas } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { ensureCollection } from './collection.js';
 import { QdrantRejectedError, classifyQdrantError, type QdrantError } from './errors.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { WitnessPoint } from './point.js';
-import type { Retry } from './retry.js';
+import type { QdrantWriter } from './qdrant.js';
+import type { Retry } from '@witnesslog/schemas';
 
 export interface QdrantSinkOptions {
-  client: QdrantClient;
+  client: QdrantWriter;
   collection: string;
   dim: number;
   retry: Retry;

@@ -2,7 +2,7 @@
 // pages, server-side stats and retention. Points are read through
 // pointToRecord (point.ts), the same mapping the sink writes with, so what a
 // query returns is the entry as it was produced.
-import { QdrantClient } from '@qdrant/js-client-rest';
+import { UUID_PATTERN } from '@witnesslog/schemas';
 import {
   QdrantUnavailableError,
   QueryInputError,
@@ -11,6 +11,7 @@ import {
   classifyQdrantError,
 } from './errors.js';
 import { QUERY_VECTOR, RESPONSE_VECTOR, pointToRecord, type StoredPoint, type WitnessRecord } from './point.js';
+import { createQdrantClient } from './qdrant.js';
 import { toQdrantFilter, type QdrantCondition, type WitnessFilter } from './query-filter.js';
 
 export interface WitnessQueryOptions {
@@ -84,10 +85,9 @@ export interface WitnessQuery {
 const MAX_LIMIT = 10_000;
 // Facet answers are capped by `limit`; far above any fleet's number of models or error codes.
 const FACET_LIMIT = 10_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000 }: WitnessQueryOptions): WitnessQuery {
-  const client = new QdrantClient({ url, ...(apiKey ? { apiKey } : {}), timeout: timeoutMs, checkCompatibility: false });
+  const client = createQdrantClient({ url, apiKey, timeoutMs });
   let sizes: Promise<Record<string, number>> | undefined;
 
   // Every failure leaves as one of three things a caller can act on: the
@@ -152,7 +152,7 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
     },
 
     async get(requestId) {
-      if (typeof requestId !== 'string' || !UUID.test(requestId)) throw new QueryInputError('request id', requestId, 'a UUID (the entry\'s request_id)');
+      if (typeof requestId !== 'string' || !UUID_PATTERN.test(requestId)) throw new QueryInputError('request id', requestId, 'a UUID (the entry\'s request_id)');
       const points = await call(() => client.retrieve(collection, { ids: [requestId.toLowerCase()], with_payload: true, with_vector: true }));
       return points.length === 0 ? null : pointToRecord(points[0] as StoredPoint);
     },
@@ -236,7 +236,12 @@ function decodeCursor(text: string): Cursor {
   throw new QueryInputError('cursor', text, 'the nextCursor of a previous list() page');
 }
 
-/** True when `err` means Qdrant could not be reached or did not answer (as opposed to refusing the request). */
-export function isUnreachable(err: unknown): boolean {
-  return err instanceof QdrantUnavailableError && (err.kind === 'network' || err.kind === 'timeout' || err.kind === 'server');
+/**
+ * True when `err` means Qdrant is out of reach or not serving us (down, slow,
+ * overloaded, wrong key, collection deleted) rather than refusing the request:
+ * what the CLI reports with exit code 3. Such errors are worth retrying later;
+ * the others will fail the same way again.
+ */
+export function isUnreachable(err: unknown): err is QdrantUnavailableError {
+  return err instanceof QdrantUnavailableError;
 }

@@ -4,13 +4,13 @@
 // run until it has committed up to the high watermarks seen at start. Entries
 // produced meanwhile may or may not be copied: the replay is a snapshot of the
 // topic as it was when it began, and the live consumer has the rest.
-import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { ConsumerConfig } from './config.js';
 import { createWitnessConsumer } from './consumer.js';
 import { UnknownTopicError, classifyQdrantError } from './errors.js';
 import { createKafka } from './kafka.js';
+import { createQdrantClient } from './qdrant.js';
 
 export interface ReplayOptions {
   /** The consumer configuration; its groupId should be fresh and its collection the new one. */
@@ -35,12 +35,7 @@ export interface ReplayResult {
 }
 
 export async function replayTopic({ config, logger, pollMs = 250, onProgress }: ReplayOptions): Promise<ReplayResult> {
-  const qdrant = new QdrantClient({
-    url: config.qdrant.url,
-    ...(config.qdrant.apiKey !== undefined ? { apiKey: config.qdrant.apiKey } : {}),
-    timeout: config.qdrant.timeoutMs,
-    checkCompatibility: false,
-  });
+  const qdrant = createQdrantClient(config.qdrant);
   // The consumer waits for Qdrant without end (right for a service); a replay
   // started against an unreachable Qdrant should say so at once instead.
   try {
@@ -53,7 +48,7 @@ export async function replayTopic({ config, logger, pollMs = 250, onProgress }: 
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(config.topic)) throw new UnknownTopicError(config.topic);
-    const target = new Map((await admin.fetchTopicOffsets(config.topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
+    const target = new Map((await admin.topicOffsets(config.topic)).map((p) => [p.partition, { low: Number(p.low), high: Number(p.high) }]));
     const messages = [...target.values()].reduce((n, p) => n + (p.high - p.low), 0);
 
     const consumer = createWitnessConsumer({ config, registry: new Registry(), logger });
@@ -69,11 +64,11 @@ export async function replayTopic({ config, logger, pollMs = 250, onProgress }: 
       await consumer.start();
       for (;;) {
         if (fatal) throw fatal;
-        const [committed] = await admin.fetchOffsets({ groupId: config.groupId, topics: [config.topic] });
+        const committed = await admin.committedOffsets(config.groupId, config.topic);
         let done = 0;
         for (const [partition, { low, high }] of target) {
           // -1 until the group commits; an empty partition (high == low) has nothing to wait for.
-          const offset = Number(committed?.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+          const offset = Number(committed.find((p) => p.partition === partition)?.offset ?? -1);
           done += Math.max(0, Math.min(offset, high) - low);
         }
         onProgress?.({ done, total: messages });

@@ -2,7 +2,7 @@
 // and errors that name the field and the value.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QueryInputError, parseDuration, toQdrantFilter } from '@witnesslog/consumer';
+import { QueryInputError, parseDuration, toQdrantFilter } from '@witnesslog/consumer/query';
 
 test('each WitnessFilter field becomes one indexed condition', () => {
   assert.equal(toQdrantFilter({}), undefined);

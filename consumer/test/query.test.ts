@@ -12,7 +12,7 @@ import {
   isUnreachable,
   type WitnessFilter,
   type WitnessQuery,
-} from '@witnesslog/consumer';
+} from '@witnesslog/consumer/query';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { assertVectorClose, countPoints, disconnectShared, freePort, qdrantUrl } from './support.js';
 import { DIM, OLD, cosine, witnessLogFixture, type WitnessLogFixture } from './query-fixture.js';

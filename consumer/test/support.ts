@@ -1,11 +1,10 @@
-// Helpers for the consumer tests: topics, raw produce (plain kafkajs, so tests
-// can also write poison), entries with every field set, a consumer running
-// in-process against the real broker and Qdrant, and read-backs of Qdrant and
-// the dead-letter topic.
-import { randomUUID } from 'node:crypto';
+// Helpers for the consumer's integration tests: topics, raw produce (plain
+// kafkajs, so tests can also write poison), a consumer running in-process
+// against the real broker and Qdrant, read-backs of Qdrant and the dead-letter
+// topic, and a fault proxy. Entries and metric readers live in test/support/
+// (re-exported here). The clients are built on first use, not at import.
 import { QdrantClient } from '@qdrant/js-client-rest';
-import { createCodec, createWitnessEntry, type WitnessEntry } from '@witnesslog/schemas';
-import kafkajs, { type Admin, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
+import kafkajs, { type Admin, type KafkaMessage, type Producer } from 'kafkajs';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import {
@@ -19,11 +18,16 @@ import {
 import { brokers, qdrantUrl, uniqueName } from '../../test/support/env.js';
 import { freePort } from '../../test/support/net.js';
 import { readMessages } from '../../test/support/topic.js';
+import { lazy } from '../../test/support/lazy.js';
+import type { RawMessage } from '../../test/support/entries.js';
 
 export { brokers, qdrantUrl, uniqueName, freePort };
+export { assertVectorClose, codec, encoded, testEntry, type RawMessage } from '../../test/support/entries.js';
+export { metricValue } from '../../test/support/metrics.js';
+export { rejectingProxy } from '../../test/support/rejecting-proxy.js';
 
-export const kafka = new kafkajs.Kafka({ brokers, clientId: 'consumer-test', logLevel: kafkajs.logLevel.NOTHING });
-export const qdrant = new QdrantClient({ url: qdrantUrl, checkCompatibility: false });
+export const kafka = lazy(() => new kafkajs.Kafka({ brokers, clientId: 'consumer-test', logLevel: kafkajs.logLevel.NOTHING }));
+export const qdrant = lazy(() => new QdrantClient({ url: qdrantUrl, checkCompatibility: false }));
 
 let adminPromise: Promise<Admin> | undefined;
 let producerPromise: Promise<Producer> | undefined;
@@ -70,56 +74,10 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   return offsets[0]!.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }
 
-export interface RawMessage {
-  key?: string | Buffer | null;
-  value: Buffer | null;
-  headers?: IHeaders;
-  partition?: number;
-}
 
 /** Produces as given (acks=all), in order, in one request. */
 export async function produce(topic: string, messages: RawMessage[]): Promise<void> {
   await (await producer()).send({ topic, acks: -1, messages: messages.map((m) => ({ ...m, key: m.key ?? null })) });
-}
-
-const codecs = new Map<number, ReturnType<typeof createCodec>>();
-export function codec(dim: number): ReturnType<typeof createCodec> {
-  let c = codecs.get(dim);
-  if (!c) codecs.set(dim, (c = createCodec({ dim })));
-  return c;
-}
-
-function vector(dim: number, scale: number): Float32Array {
-  // Not unit length on purpose: Qdrant normalizes cosine vectors, and we must give back the original.
-  const v = new Float32Array(dim);
-  for (let i = 0; i < dim; i++) v[i] = (Math.random() * 2 - 1) * scale;
-  return v;
-}
-
-/** An entry with every field set; `i` varies the optional parts (response, error, metrics). */
-export function testEntry(dim: number, i = 0, sessionId = 'session-test'): WitnessEntry {
-  const entry = createWitnessEntry(sessionId, vector(dim, 3), {
-    model: (['tiny', 'small', 'medium', 'large'] as const)[i % 4]!,
-    context_size: 1024 * (i % 8),
-    temperature: 0.7,
-    top_p: 0.95,
-    confidence: 0.8,
-    model_probs: [0.1, 0.2, 0.3, 0.4],
-  });
-  return {
-    ...entry,
-    quality_score: (i % 10) / 10,
-    latency: { embedding_ms: 1.5, retrieval_ms: 12.25, routing_ms: 0.5, attention_ms: 40, generation_ms: 300 + i, total_ms: 360 + i },
-    context_doc_ids: [randomUUID(), randomUUID()],
-    response_embedding: i % 2 === 0 ? vector(dim, 0.25) : [],
-    error: i % 5 === 4 ? { code: 'CUDA_OOM', message: 'out of memory', stack_trace: i % 10 === 4 ? 'at generate()' : null, recovery_attempted: true } : null,
-    quality_metrics: i % 3 === 0 ? { overall_score: 0.9, relevance: 0.8, coherence: 0.7, factuality: 0.6 } : null,
-    tags: i % 2 === 0 ? ['test', `n${i % 7}`] : [],
-  };
-}
-
-export function encoded(entries: WitnessEntry[], dim: number): RawMessage[] {
-  return entries.map((e) => ({ key: e.session_id, value: codec(dim).encode(e) }));
 }
 
 export function testLogger(name: string): Logger {
@@ -214,80 +172,4 @@ export async function dropCollection(collection: string): Promise<void> {
 /** Reads `count` messages of a topic from the beginning with a throwaway group. */
 export async function readTopic(topic: string, count: number, timeoutMs = 20_000): Promise<KafkaMessage[]> {
   return (await readMessages({ brokers }, topic, { count, timeoutMs })).map((m) => m.message);
-}
-
-/** The value of a metric in the registry: the sum over its series matching `labels`. */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
-  // Histogram series (_count, _sum, _bucket) belong to the metric without the suffix.
-  const base = registry.getSingleMetric(name) ? name : name.replace(/_(count|sum|bucket)$/, '');
-  const metric = registry.getSingleMetric(base);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values
-    .filter((v) => ((v as { metricName?: string }).metricName ?? base) === name)
-    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
-    .reduce((sum, v) => sum + v.value, 0);
-}
-
-/** Float32 equality with room for Qdrant's normalize-and-rescale round trip. */
-export function assertVectorClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length}, expected ${expected.length}`);
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(actual[i]! - expected[i]!);
-    // float32 keeps ~7 significant digits; normalizing and rescaling costs a couple of ulps.
-    if (diff > 1e-6 * Math.max(scale, 1e-30)) throw new Error(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (diff ${diff})`);
-  }
-}
-
-/**
- * A loopback proxy in front of Qdrant that answers 400 to any upsert holding a
- * point whose session_id is `rejectSession`, as Qdrant does for a point it
- * refuses, and forwards everything else unchanged.
- */
-export async function rejectingProxy(target: string, rejectSession: string): Promise<{ url: string; upserts: number; close(): Promise<void> }> {
-  const { createServer: createHttpServer } = await import('node:http');
-  const state = { upserts: 0 };
-  const server = createHttpServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      if (req.method === 'PUT' && /\/points$/.test((req.url ?? '').split('?')[0]!)) {
-        state.upserts += 1;
-        const points = (JSON.parse(body.toString('utf8')) as { points: Array<{ payload?: { session_id?: string } }> }).points;
-        if (points.some((p) => p.payload?.session_id === rejectSession)) {
-          res.writeHead(400, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ status: { error: 'Format error in JSON body: rejected by the test proxy' }, time: 0 }));
-          return;
-        }
-      }
-      const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'content-length')) as Record<string, string>;
-      fetch(`${target}${req.url}`, { method: req.method, headers, ...(body.length > 0 ? { body } : {}) }).then(
-        async (upstream) => {
-          const text = Buffer.from(await upstream.arrayBuffer());
-          res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-          res.end(text);
-        },
-        () => {
-          res.writeHead(502);
-          res.end();
-        },
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get upserts() {
-      return state.upserts;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

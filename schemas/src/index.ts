@@ -28,7 +28,11 @@ export {
   TruncatedMessageError,
   MalformedBodyError,
   SchemaError,
+  describeValue,
 } from './errors.js';
+export { createRetry, backoffDelay, isRetriable, sleep } from './retry.js';
+export { deepFreeze } from './freeze.js';
+export { UUID_PATTERN, TOPIC_NAME_PATTERN } from './patterns.js';
 
 export type {
   WitnessEntry,
@@ -45,3 +49,4 @@ export type { ValidateOptions } from './validate.js';
 export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';
 export type { SchemaVersion } from './versions.js';
 export type { WitnessErrorCode, WitnessErrorOptions } from './errors.js';
+export type { Retry, RetryPolicy, RetryCallOptions } from './retry.js';

@@ -9,7 +9,7 @@ import kafkajs from 'kafkajs';
 import { Ledger, POISON_KINDS } from './ledger.js';
 import { SCALE, scaled, steadyLoad, suiteTimeoutMs } from './support/load.js';
 import { memoryOf, mib, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
-import { startSlowProxy } from './support/slow-proxy.js';
+import { startSlowProxy } from '../support/slow-proxy.js';
 
 let pipeline: OwnPipeline;
 before(async () => {

@@ -1,9 +1,9 @@
-// The one retry policy of the consumer, for Qdrant writes, dead-letter writes and
+// The one retry policy of witnesslog, for Qdrant writes, dead-letter writes and
 // offset commits alike: exponential backoff with jitter, and a bail-out for any
 // error whose `retriable` flag is not true (ours and kafkajs's errors both carry
 // one). Many consumers lose the same Qdrant at the same moment; without jitter
 // they would all come back in lock-step and hit it together when it returns.
-import { AbortedError } from './errors.js';
+import { WitnessError } from './errors.js';
 
 export interface RetryPolicy {
   /** First delay, ms. */
@@ -18,7 +18,7 @@ export interface RetryPolicy {
 }
 
 export interface RetryCallOptions {
-  /** Stops the waiting (and the loop) with an AbortedError. */
+  /** Stops the waiting (and the loop) with the signal's reason (a WITNESS_ABORTED error when it has none). */
   signal?: AbortSignal;
   /** Called before each wait: for metrics and a log line that says we are waiting. */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
@@ -55,7 +55,7 @@ export function createRetry(policy: RetryPolicy): Retry {
   };
 }
 
-/** setTimeout as a promise that an AbortSignal can cut short (with an AbortedError). */
+/** setTimeout as a promise that an AbortSignal can cut short (with the signal's reason). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortReason(signal));
@@ -72,5 +72,5 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new AbortedError();
+  return signal.reason instanceof Error ? signal.reason : new WitnessError('WITNESS_ABORTED', 'aborted');
 }

@@ -2,24 +2,24 @@
 // configuration validation, the retry policy, error classification, the batcher.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { backoffDelay, createRetry } from '@witnesslog/schemas';
 import {
-  Batcher,
   CONFIG_DEFAULTS,
   ConfigError,
   METRIC_NAMES,
   QdrantRejectedError,
   QdrantUnavailableError,
-  backoffDelay,
-  classifyQdrantError,
   createMetrics,
-  createRetry,
   entryToPoint,
   loadConfig,
   pointToEntry,
-  vectorDifferences,
 } from '@witnesslog/consumer';
+// Internals, tested here on their own.
+import { Batcher } from '../src/batcher.js';
+import { vectorDifferences } from '../src/collection.js';
+import { classifyQdrantError } from '../src/errors.js';
 import { Registry } from 'prom-client';
-import { assertVectorClose, codec, testEntry } from './support.js';
+import { assertVectorClose, codec, testEntry } from '../../test/support/entries.js';
 
 describe('entryToPoint / pointToEntry', () => {
   test('a point reproduces the decoded entry field for field', () => {
