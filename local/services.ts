@@ -307,6 +307,7 @@ export function stackEnv(cfg: StackConfig, tools: Toolchain): Record<string, str
     METRICS_PORT: String(cfg.metricsPort),
     WITNESSLOG_PYTHON: tools.python,
     WITNESSLOG_PROMTOOL: tools.promtool,
+    ...(tools.amtool ? { WITNESSLOG_AMTOOL: tools.amtool } : {}),
     WITNESSLOG_DOCKER_COMPOSE: tools.dockerCompose,
     WITNESSLOG_RUN_DIR: cfg.runDir,
   };
