@@ -1,6 +1,9 @@
 # The consumer service image: build with the full toolchain, run on a slim base
 # with production dependencies only, as the unprivileged `node` user.
-FROM node:20.20.2-bookworm-slim AS build
+# Node 22 LTS: Node 20 reached its end of life in April 2026 and
+# @qdrant/js-client-rest 1.19 declares Node 22+. (The test suite on the build
+# machine still runs on its Node 20; the code uses nothing newer than both have.)
+FROM node:22.21.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY schemas/package.json schemas/
@@ -12,7 +15,7 @@ COPY producer producer
 COPY consumer consumer
 RUN npx tsc -b schemas producer consumer && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20.20.2-bookworm-slim
+FROM node:22.21.1-bookworm-slim
 ENV NODE_ENV=production \
     METRICS_HOST=0.0.0.0 \
     METRICS_PORT=9464

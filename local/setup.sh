@@ -55,9 +55,11 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
-# --- Debian packages: Prometheus (with promtool) and docker-compose (to validate docker-compose.yml)
+# --- Debian packages: Prometheus (with promtool), Alertmanager (with amtool: the alerts
+# are routed for real in the tests) and docker-compose (to validate docker-compose.yml)
 pkgs=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
+command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 || pkgs+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null 2>&1 || pkgs+=(docker-compose)
 if [ ${#pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${pkgs[*]}; installing needs root: run 'sudo apt-get install ${pkgs[*]}' once"
@@ -86,6 +88,8 @@ cat > "$root/.run/toolchain.json" <<JSON
   "python": "$venv/bin/python",
   "prometheus": "$(command -v prometheus)",
   "promtool": "$(command -v promtool)",
+  "alertmanager": "$(command -v prometheus-alertmanager)",
+  "amtool": "$(command -v amtool)",
   "dockerCompose": "$(command -v docker-compose)"
 }
 JSON

@@ -17,6 +17,7 @@ import {
   kafkaService,
   loadToolchain,
   prometheusService,
+  alertmanagerService,
   qdrantService,
   consumerService,
   repoRoot,
@@ -30,7 +31,7 @@ import {
 const log = (msg: string) => process.stderr.write(`[stack] ${msg}\n`);
 
 function infrastructure(cfg: StackConfig, tools: Toolchain): Service[] {
-  return [kafkaService(cfg, tools), qdrantService(cfg, tools), prometheusService(cfg, tools)];
+  return [kafkaService(cfg, tools), qdrantService(cfg, tools), prometheusService(cfg, tools), alertmanagerService(cfg, tools)];
 }
 
 /** Starts what is not running yet, in parallel; returns the services this call started. */

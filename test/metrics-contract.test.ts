@@ -64,7 +64,7 @@ function operatorUses(): Use[] {
   for (const f of readdirSync(join(repoRoot, 'grafana/dashboards'))) {
     docs.push({ doc: JSON.parse(readFileSync(join(repoRoot, 'grafana/dashboards', f), 'utf8')), where: `grafana/dashboards/${f}` });
   }
-  for (const f of ['prometheus/rules/witness.rules.yml', 'grafana/provisioning/alerting/witness-alerts.yml']) {
+  for (const f of ['prometheus/rules/witness.rules.yml']) {
     docs.push({ doc: parseYaml(readFileSync(join(repoRoot, f), 'utf8')), where: f });
   }
   return docs.flatMap(({ doc, where }) => exprs(doc, where)).flatMap(({ expr, where }) => uses(expr, where));

@@ -1,6 +1,7 @@
 // The operator's side of the product, checked without a Docker engine:
-// docker-compose.yml validates, Prometheus accepts its configs and rules (with unit
-// tests for every alert), and the Grafana dashboards are well-formed provisioning files.
+// docker-compose.yml validates, Prometheus and Alertmanager accept their configs and
+// rules (with unit tests for every alert), and the Grafana dashboards are well-formed
+// provisioning files. test/alerting.test.ts routes the alerts through real processes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { prometheusConfig, repoRoot, stackConfig } from '../local/services.js';
 
 const promtool = process.env.WITNESSLOG_PROMTOOL ?? 'promtool';
+const amtool = process.env.WITNESSLOG_AMTOOL ?? 'amtool';
 const dockerCompose = process.env.WITNESSLOG_DOCKER_COMPOSE ?? 'docker-compose';
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe' });
 const tempFile = (name: string, content: string) => {
@@ -25,8 +27,16 @@ describe('prometheus', () => {
     assert.match(sh(promtool, ['check', 'config', '--syntax-only', 'prometheus/prometheus.yml']), /SUCCESS/);
   });
 
+  test('amtool accepts the production Alertmanager config, and the production Prometheus sends its alerts there', () => {
+    assert.match(sh(amtool, ['check-config', 'prometheus/alertmanager.yml']), /SUCCESS/);
+    const prom = parseYaml(readFileSync(join(repoRoot, 'prometheus/prometheus.yml'), 'utf8')) as { alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } };
+    assert.deepEqual(prom.alerting.alertmanagers[0]!.static_configs[0]!.targets, ['alertmanager:9093']);
+    const broken = readFileSync(join(repoRoot, 'prometheus/alertmanager.yml'), 'utf8').replace('receiver: tickets', 'receiver: nobody');
+    assert.throws(() => sh(amtool, ['check-config', tempFile('alertmanager.yml', broken)]));
+  });
+
   test('promtool rejects a broken config (the check can fail)', () => {
-    const broken = prometheusConfig(stackConfig()).replace('scrape_interval: 5s', 'scrape_interval: five');
+    const broken = prometheusConfig(stackConfig()).replace('scrape_interval: 2s', 'scrape_interval: five');
     assert.throws(() => sh(promtool, ['check', 'config', tempFile('prometheus.yml', broken)]));
   });
 
@@ -52,12 +62,15 @@ describe('docker-compose.yml', () => {
   test('validates with docker-compose config, with and without the demo profile', () => {
     sh(dockerCompose, ['-f', 'docker-compose.yml', 'config', '-q']);
     const services = sh(dockerCompose, ['-f', 'docker-compose.yml', '--profile', 'demo', 'config', '--services']).trim().split('\n');
-    for (const s of ['kafka', 'kafka-init', 'qdrant', 'consumer', 'prometheus', 'grafana', 'demo-load']) assert.ok(services.includes(s), `no ${s} service`);
+    for (const s of ['kafka', 'kafka-init', 'qdrant', 'consumer', 'prometheus', 'alertmanager', 'grafana', 'demo-load']) assert.ok(services.includes(s), `no ${s} service`);
   });
 
   test('images are pinned, Kafka is the tested version, long-running services have healthchecks', () => {
     const config = parseYaml(sh(dockerCompose, ['-f', 'docker-compose.yml', '--profile', 'demo', 'config'])) as {
-      services: Record<string, { image?: string; healthcheck?: unknown; restart?: string; depends_on?: Record<string, { condition: string }> }>;
+      services: Record<
+        string,
+        { image?: string; build?: unknown; healthcheck?: unknown; restart?: string; depends_on?: Record<string, { condition: string }> }
+      >;
       volumes: Record<string, unknown>;
     };
     const pom = readFileSync(join(repoRoot, 'local/kafka/pom.xml'), 'utf8');
@@ -70,7 +83,29 @@ describe('docker-compose.yml', () => {
     assert.equal(config.services.kafka!.image, `apache/kafka:${kafkaVersion}`);
     assert.equal(config.services.consumer!.depends_on!.qdrant!.condition, 'service_healthy');
     assert.equal(config.services.consumer!.depends_on!['kafka-init']!.condition, 'service_completed_successfully');
-    for (const v of ['kafka-data', 'qdrant-data', 'prometheus-data', 'grafana-data']) assert.ok(v in config.volumes, `no named volume ${v}`);
+    for (const v of ['kafka-data', 'qdrant-data', 'prometheus-data', 'alertmanager-data', 'grafana-data']) assert.ok(v in config.volumes, `no named volume ${v}`);
+  });
+
+  test('every profile starts from a clean checkout: each image of ours is built, on Node 22 LTS', () => {
+    const config = parseYaml(sh(dockerCompose, ['-f', 'docker-compose.yml', '--profile', 'demo', 'config'])) as {
+      services: Record<string, { image?: string; build?: unknown }>;
+    };
+    for (const [name, svc] of Object.entries(config.services)) {
+      if (svc.image?.startsWith('witnesslog/')) assert.ok(svc.build, `${name} uses ${svc.image}, which nothing builds in its profile`);
+    }
+    const froms = [...readFileSync(join(repoRoot, 'Dockerfile'), 'utf8').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
+    assert.ok(froms.length >= 1 && froms.every((f) => /^node:22\.\d+\.\d+-/.test(f)), `Dockerfile bases: ${froms.join(', ')}`);
+  });
+
+  test('Kafka has a published listener for serving nodes outside the compose network, host and port from variables', () => {
+    const env = { ...process.env, KAFKA_EXTERNAL_HOST: 'witness-kafka.example.net', KAFKA_EXTERNAL_PORT: '19094' };
+    const text = execFileSync(dockerCompose, ['-f', 'docker-compose.yml', 'config'], { cwd: repoRoot, encoding: 'utf8', env });
+    const kafka = (parseYaml(text) as { services: { kafka: { environment: Record<string, string>; ports: Array<{ published: number | string; target: number }> } } }).services.kafka;
+    assert.match(kafka.environment.KAFKA_ADVERTISED_LISTENERS!, /(^|,)PLAINTEXT:\/\/kafka:9092(,|$)/, 'the compose network keeps its listener');
+    assert.match(kafka.environment.KAFKA_ADVERTISED_LISTENERS!, /(^|,)EXTERNAL:\/\/witness-kafka\.example\.net:19094(,|$)/);
+    assert.match(kafka.environment.KAFKA_LISTENERS!, /EXTERNAL:\/\/:9094/);
+    assert.match(kafka.environment.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP!, /EXTERNAL:PLAINTEXT/);
+    assert.ok(kafka.ports.some((p) => Number(p.published) === 19094 && p.target === 9094), JSON.stringify(kafka.ports));
   });
 
   test('a broken compose file is rejected (the check can fail)', () => {

@@ -5,19 +5,24 @@
 //
 // Exit codes: 0 drained and committed; 1 could not start, crashed, or stopped
 // with entries left uncommitted; 2 bad configuration; 128+n a second signal n.
+import { QdrantClient } from '@qdrant/js-client-rest';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { loadConfig, type ConsumerConfig } from './config.js';
 import { createWitnessConsumer } from './consumer.js';
 import { ConfigError } from './errors.js';
 import { startHttpServer } from './http.js';
+import { createRetention, retentionConfig, type Retention } from './retention.js';
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
 
 async function main(): Promise<number> {
   let config: ConsumerConfig;
+  let retention: Retention | undefined;
+  let retentionWindow: ReturnType<typeof retentionConfig>;
   try {
     config = loadConfig(process.env);
+    retentionWindow = retentionConfig(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`witness-consumer: ${err.message}\n`);
@@ -45,6 +50,7 @@ async function main(): Promise<number> {
   const stop = (code: number, why: string): Promise<number> => {
     stopping ??= (async () => {
       logger.info({ why }, 'shutting down');
+      await retention?.stop();
       const { drained } = await consumer.close();
       await http.close();
       return drained ? code : Math.max(code, 1);
@@ -70,6 +76,13 @@ async function main(): Promise<number> {
 
   try {
     await consumer.start();
+    // WITNESS_RETENTION: delete entries older than the window, once the collection exists.
+    if (retentionWindow && !stopping) {
+      const { url, apiKey, timeoutMs, collection } = config.qdrant;
+      const client = new QdrantClient({ url, ...(apiKey ? { apiKey } : {}), timeout: timeoutMs, checkCompatibility: false });
+      retention = createRetention({ client, collection, ...retentionWindow, registry, logger: logger.child({ component: 'retention' }) });
+      retention.start();
+    }
   } catch (err) {
     if (!stopping) {
       logger.fatal({ err }, `could not start: ${(err as Error).message}`);

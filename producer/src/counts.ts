@@ -3,7 +3,12 @@
 // updates keep the invariants exact at every instant:
 //   recorded  = delivered + dropped.send_failed + pending
 //   attempted = recorded + dropped.invalid + dropped.queue_full + dropped.closed
+import { modelSizes } from '@witnesslog/schemas';
 import type { DropReason } from './metrics.js';
+
+/** The `model` label values: the four sizes, and `other` as a guard (validation lets nothing else through). */
+export type WitnessedModel = (typeof modelSizes)[number] | 'other';
+const witnessedModels: readonly WitnessedModel[] = [...modelSizes, 'other'];
 
 export class Counts {
   /** Accepted entries. */
@@ -12,6 +17,8 @@ export class Counts {
   success = 0;
   /** Accepted entries witnessing a request with an error. */
   error = 0;
+  /** success and error per model_used: the fleet's own error rate, per model, for the page (issue #15). */
+  readonly witnessed = Object.fromEntries(witnessedModels.map((m) => [m, { success: 0, error: 0 }])) as Record<WitnessedModel, { success: number; error: number }>;
   delivered = 0;
   readonly dropped: Record<DropReason, number> = { queue_full: 0, invalid: 0, send_failed: 0, closed: 0 };
 }

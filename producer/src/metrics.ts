@@ -3,6 +3,7 @@
 // at scrape time (collect), so record() touches no prom-client code and the metrics
 // can never disagree with stats().
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { WitnessedModel } from './counts.js';
 import { InvalidOptionError } from './errors.js';
 
 /** Every metric name the producer exports; the dashboards and the tests read this table. */
@@ -11,7 +12,9 @@ export const producerMetricNames = Object.freeze({
   entriesRecorded: 'witness_producer_entries_recorded_total',
   /**
    * Accepted entries by the outcome of the LLM request they witness (`outcome` = success
-   * | error: whether the entry carries an error), not by what happened to the entry.
+   * | error: whether the entry carries an error), not by what happened to the entry, and
+   * by `model` (model_used: tiny | small | medium | large). Scraped from the serving
+   * nodes, it is the error rate the page reads even when Kafka or the consumer is down.
    */
   requestsWitnessed: 'witness_producer_witnessed_requests_total',
   /** Entries the broker acknowledged (acks=all). */
@@ -44,6 +47,7 @@ export interface MetricSource {
   recorded: number;
   success: number;
   error: number;
+  witnessed: Readonly<Record<WitnessedModel, { success: number; error: number }>>;
   delivered: number;
   dropped: Readonly<Record<DropReason, number>>;
   pending: number;
@@ -88,13 +92,17 @@ export function createProducerMetrics(registry: Registry | undefined, source: ()
   new Counter({
     name: producerMetricNames.requestsWitnessed,
     help: 'Accepted witness entries by the outcome of the LLM request they record (error = the entry carries an error)',
-    labelNames: ['outcome'] as const,
+    labelNames: ['outcome', 'model'] as const,
     registers,
     collect() {
-      const s = source();
+      const { witnessed } = source();
       this.reset();
-      this.inc({ outcome: 'success' }, s.success);
-      this.inc({ outcome: 'error' }, s.error);
+      for (const [model, n] of Object.entries(witnessed)) {
+        // `other` only appears if it ever counted something (it cannot after validation).
+        if (model === 'other' && n.success + n.error === 0) continue;
+        this.inc({ outcome: 'success', model }, n.success);
+        this.inc({ outcome: 'error', model }, n.error);
+      }
     },
   });
   new Counter({

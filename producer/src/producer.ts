@@ -76,6 +76,7 @@ class Producer {
       recorded: this.counts.recorded,
       success: this.counts.success,
       error: this.counts.error,
+      witnessed: this.counts.witnessed,
       delivered: this.counts.delivered,
       dropped: this.counts.dropped,
       pending: this.sender.pending,
@@ -229,6 +230,10 @@ class Producer {
     this.counts.recorded += 1;
     if (ok) this.counts.success += 1;
     else this.counts.error += 1;
+    // A bounded label: a model outside the four sizes cannot pass validation; `other` guards anyway.
+    const byModel = this.counts.witnessed[entry.model_used] ?? this.counts.witnessed.other;
+    if (ok) byModel.success += 1;
+    else byModel.error += 1;
     if (this.droppedFull > 0) {
       this.log.info({ dropped: this.droppedFull, pending: this.sender.pending }, 'witness producer queue accepts entries again');
       this.droppedFull = 0;

@@ -33,7 +33,11 @@ test('metrics go into the given Registry only, under the names of the table', { 
   await assertMetricsMatch(registry, producer.stats());
 
   const m = await samples(registry);
-  assert.equal(m.get(`${producerMetricNames.requestsWitnessed}{outcome="error"}`), 1);
+  const model = entry(session).model_used;
+  assert.equal(m.get(`${producerMetricNames.requestsWitnessed}{outcome="error",model="${model}"}`), 1);
+  // Bounded label: the four sizes, never the `other` guard.
+  const models = [...m.keys()].filter((k) => k.startsWith(producerMetricNames.requestsWitnessed)).map((k) => /model="(\w+)"/.exec(k)![1]);
+  assert.deepEqual([...new Set(models)].sort(), ['large', 'medium', 'small', 'tiny']);
   assert.equal(m.get(`${producerMetricNames.batchEntries}_sum`), 2);
   assert.ok((m.get(`${producerMetricNames.sendDuration}_count`) ?? 0) >= 1);
   await producer.close();
