@@ -256,7 +256,7 @@ class WitnessProducer:
 
     def _produce(self, entry: Any, key: bytes, value: bytes, size: int, on_delivery: Any) -> Optional[BaseException]:
         """Accepts and hands the message to librdkafka; the error when it refused it."""
-        ok = not isinstance(entry.get("error"), dict) and entry.get("error") is None
+        ok = entry.get("error") is None  # validated: a plain None or an error record
         with self._cond:
             try:
                 if on_delivery is None:
