@@ -67,3 +67,36 @@ def test_a_critical_entry_times_out_and_stays_queued():
     finally:
         producer.close()
     assert producer.stats()["dropped"]["send_failed"] == 1
+
+
+class Refusing:
+    """librdkafka's produce() failing as it does when its own queue is full, or when it
+    refuses a message outright; everything else goes to the real client."""
+
+    def __init__(self, real, error):
+        self._real, self._error = real, error
+
+    def produce(self, *args, **kwargs):
+        raise self._error
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_librdkafka_refusals_are_counted_drops_never_exceptions():
+    from confluent_kafka import KafkaError, KafkaException
+
+    producer = WitnessProducer(brokers=[dead_broker()], flush_timeout_ms=100)
+    real = producer._kafka
+    try:
+        producer._kafka = Refusing(real, BufferError("Local: Queue full"))
+        assert producer.record(full_entry()) is False
+        producer._kafka = Refusing(real, KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE)))
+        assert producer.record(full_entry()) is False
+        stats = producer.stats()
+        # Refused by the queue: never accepted. Refused by the client: accepted, then failed.
+        assert (stats["total"], stats["pending"], stats["dropped"]["queue_full"], stats["dropped"]["send_failed"]) == (1, 0, 1, 1)
+        assert stats["attempted"] == 2
+    finally:
+        producer._kafka = real
+        producer.close()
