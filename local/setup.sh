@@ -3,6 +3,8 @@
 #   npm packages       -> node_modules/ (npm ci when package-lock.json changed)
 #   Kafka broker jars  -> $WITNESSLOG_CACHE/kafka-<version>/libs (Maven Central, via mvn)
 #   Python + qdrant    -> $WITNESSLOG_CACHE/venv-<hash of requirements.txt> (PyPI, via pip)
+#   Python SDK deps    -> $WITNESSLOG_CACHE/venv-sdk-<hash of producer/python/pyproject.toml> (PyPI, via pip)
+#   Python SDK itself  -> .run/python-sdk (this clone's build of producer/python, on PYTHONPATH)
 #   Prometheus, docker-compose -> Debian's packages (prometheus ships promtool), via apt-get
 # Then writes .run/toolchain.json, which local/services.ts reads to find them.
 # The cache lives outside the clone so a second clone reuses the downloads.
@@ -55,6 +57,30 @@ if [ ! -f "$venv/.complete" ]; then
   touch "$venv/.complete"
 fi
 
+# --- Python SDK (producer/python): its dependencies in a shared venv, the package per clone.
+# The venv holds no copy of the SDK (clones share it); each clone installs its own build
+# (wheel contents, the packaged .avsc included) into .run/python-sdk, rebuilt when a source changes.
+sdk_dir="$root/producer/python"
+sdk_venv="$cache/venv-sdk-$(hash_of "$sdk_dir/pyproject.toml")"
+if [ ! -f "$sdk_venv/.complete" ]; then
+  say "creating the Python virtualenv for the Python SDK's dependencies and tests"
+  rm -rf "$sdk_venv"
+  python3 -m venv "$sdk_venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
+  "$sdk_venv/bin/pip" install --quiet --disable-pip-version-check "$sdk_dir[test]" \
+    || die "pip could not install producer/python's dependencies (is PyPI reachable?)"
+  "$sdk_venv/bin/pip" uninstall --quiet --yes witnesslog
+  touch "$sdk_venv/.complete"
+fi
+sdk_site="$root/.run/python-sdk"
+sdk_hash="$(hash_of "$sdk_dir/pyproject.toml" "$sdk_dir"/src/witnesslog/*.py "$root/schemas/witness-entry.v1.avsc")-$(basename "$sdk_venv")"
+if [ "$(cat "$sdk_site/.witnesslog-sdk" 2>/dev/null)" != "$sdk_hash" ]; then
+  say "building the Python SDK into .run/python-sdk"
+  rm -rf "$sdk_site" "$sdk_dir/build"
+  "$sdk_venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation --target "$sdk_site" "$sdk_dir" \
+    || die "pip could not build producer/python"
+  echo "$sdk_hash" > "$sdk_site/.witnesslog-sdk"
+fi
+
 # --- Debian packages: Prometheus (with promtool), Alertmanager (with amtool: the alerts
 # are routed for real in the tests) and docker-compose (to validate docker-compose.yml)
 pkgs=()
@@ -86,6 +112,8 @@ cat > "$root/.run/toolchain.json" <<JSON
   "kafkaLibs": "$kafka_libs",
   "java": "$(command -v java)",
   "python": "$venv/bin/python",
+  "sdkPython": "$sdk_venv/bin/python",
+  "sdkPythonPath": "$sdk_site",
   "prometheus": "$(command -v prometheus)",
   "promtool": "$(command -v promtool)",
   "alertmanager": "$(command -v prometheus-alertmanager)",

@@ -110,7 +110,8 @@ async function test(filters: string[]): Promise<number> {
       ['--conditions=witnesslog-src', '--import', 'tsx', '--test', '--test-reporter=spec', ...files],
       stackEnv(cfg, tools),
     );
-    code = code || tested;
+    const pytested = await pytest(filters, stackEnv(cfg, tools));
+    code = code || tested || pytested;
   } finally {
     await down(started);
   }
@@ -125,6 +126,16 @@ async function unit(filters: string[]): Promise<number> {
     return 1;
   }
   return run(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', '--test', '--test-reporter=spec', ...files], {});
+}
+
+/**
+ * The Python SDK's tests (producer/python/tests), against the same stack; they run when
+ * no filter is given or a filter matches "python". The build setup.sh made is on PYTHONPATH.
+ */
+function pytest(filters: string[], env: Record<string, string>): Promise<number> {
+  if (filters.length > 0 && !filters.some((f) => 'producer/python'.includes(f) || f.includes('python'))) return Promise.resolve(0);
+  const { sdkPython, sdkPythonPath } = loadToolchain() as Toolchain & { sdkPython: string; sdkPythonPath: string };
+  return run(sdkPython, ['-m', 'pytest', '-p', 'no:cacheprovider', 'producer/python/tests'], { ...env, PYTHONPATH: sdkPythonPath });
 }
 
 /** Each benchmark runs alone (they measure CPU); their headline rows make one table. */
