@@ -29,6 +29,8 @@ export {
   MalformedBodyError,
   SchemaError,
 } from './errors.js';
+export { BodyFieldError, DecodeBoundsError, InvalidUtf8Error } from './body-errors.js';
+export { decodeCaps } from './bounded-decode.js';
 
 export type {
   WitnessEntry,
