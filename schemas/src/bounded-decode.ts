@@ -295,10 +295,10 @@ function readLong(c: Cursor, path: string): number {
 function isUtf8Range(buf: Buffer, start: number, end: number): boolean {
   // Most strings (ids, codes, tags) are short and ASCII: a loop costs less than a subarray and a call.
   if (end - start <= ASCII_LOOP_BYTES) {
-    let i = start;
-    while (i < end && buf[i]! < 0x80) i++;
-    if (i === end) return true;
-    start = i;
+    // No branch per byte: OR them all, then look at the top bit once.
+    let any = 0;
+    for (let i = start; i < end; i++) any |= buf[i]!;
+    if (any < 0x80) return true;
   }
   return isUtf8(buf.subarray(start, end));
 }
