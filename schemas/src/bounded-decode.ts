@@ -70,8 +70,10 @@ type Check = (c: Cursor) => void;
 /** Throws unless the body from `start` to the end of `buf` follows the schema within the caps. */
 export type BodyCheck = (buf: Buffer, start: number) => void;
 
+const EMPTY = Buffer.alloc(0);
+
 export function compileBodyCheck(type: avro.Type): BodyCheck {
-  const cursor: Cursor = { buf: Buffer.alloc(0), pos: 0, items: [], depth: 0 };
+  const cursor: Cursor = { buf: EMPTY, pos: 0, items: [], depth: 0 };
   const check = compile(type, '', new Map());
   return (buf, start) => {
     cursor.buf = buf;
@@ -86,8 +88,6 @@ export function compileBodyCheck(type: avro.Type): BodyCheck {
     if (cursor.pos !== buf.length) throw new MalformedBodyError(`${buf.length - cursor.pos} bytes after the end of the body`);
   };
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** A record type being compiled, and whether it turned out to contain itself. */
 interface Pending {
@@ -118,11 +118,11 @@ function compile(type: avro.Type, path: string, pending: Map<avro.Type, Pending>
       return enumCheck(path, (type as avro.types.EnumType).symbols.length);
     case 'array': {
       const items = (type as avro.types.ArrayType).itemsType as avro.Type;
-      return blocksCheck(type, path, undefined, items, pending);
+      return blocksCheck(path, undefined, items, pending);
     }
     case 'map': {
       const values = (type as avro.types.MapType).valuesType as avro.Type;
-      return blocksCheck(type, path, lengthCheck(`${path}[] (key)`, true), values, pending);
+      return blocksCheck(path, lengthCheck(`${path}[] (key)`, true), values, pending);
     }
     case 'record':
     case 'error':
@@ -200,7 +200,7 @@ function lengthCheck(path: string, utf8: boolean): Check {
  * negative count is followed by the block's size in bytes (which avsc skips,
  * and so does this). `key` is set for maps.
  */
-function blocksCheck(type: avro.Type, path: string, key: Check | undefined, items: avro.Type, pending: Map<avro.Type, Pending>): Check {
+function blocksCheck(path: string, key: Check | undefined, items: avro.Type, pending: Map<avro.Type, Pending>): Check {
   const cap = decodeCaps.fields[path] ?? decodeCaps.defaultItems;
   const level = path.split('[]').length - 1;
   const item = compile(items, `${path}[]`, pending);
