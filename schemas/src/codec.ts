@@ -5,6 +5,7 @@
 // decided in createCodec; encode and decode only do the work of one message.
 import avro from 'avsc';
 import type { DecodedWitnessEntry, WitnessEntry } from './entry.js';
+import { compileBodyCheck, type BodyCheck } from './bounded-decode.js';
 import { fingerprintHex } from './crc64.js';
 import {
   BadMarkerError,
@@ -54,7 +55,12 @@ export interface WitnessCodec {
   readonly dim: number;
   /** Validates, then encodes; throws InvalidEntryError naming the first bad field. */
   encode(entry: WitnessEntry): Buffer;
-  /** Throws a DecodeError subclass for bytes that are not a message, InvalidEntryError for a message whose entry breaks a rule. */
+  /**
+   * Throws a DecodeError subclass for bytes that are not a message,
+   * DecodeBoundsError for a count or length above a field's cap,
+   * InvalidUtf8Error for a string that is not UTF-8, InvalidEntryError for a
+   * message whose entry breaks a rule.
+   */
   decode(bytes: Uint8Array, options?: DecodeOptions): DecodedWitnessEntry;
 }
 
@@ -64,6 +70,8 @@ interface KnownWriter {
   version: SchemaVersion;
   /** undefined when the writer's canonical form equals the reader's: read directly. */
   resolver: Resolver | undefined;
+  /** The bounded pass over a body of this writer, before avsc reads it (bounded-decode.ts). */
+  check: BodyCheck;
 }
 
 export function createCodec(options: CodecOptions = {}): WitnessCodec {
@@ -86,7 +94,7 @@ export function createCodec(options: CodecOptions = {}): WitnessCodec {
         );
       }
     }
-    known.set(version.fingerprint, { version, resolver });
+    known.set(version.fingerprint, { version, resolver, check: compileBodyCheck(version.type) });
   }
   const writers = Object.freeze([...known.values()].map((k) => k.version));
 
@@ -148,6 +156,8 @@ export function createCodec(options: CodecOptions = {}): WitnessCodec {
     const source = known.get(fingerprint);
     if (source === undefined) throw new UnknownFingerprintError(fingerprintHex(fingerprint));
 
+    // Counts, lengths and UTF-8 are checked over the bytes first: avsc trusts them.
+    source.check(buf, HEADER_BYTES);
     let result: { value: unknown; offset: number };
     try {
       result = readerType.decode(buf, HEADER_BYTES, source.resolver);

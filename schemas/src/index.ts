@@ -33,6 +33,8 @@ export {
 export { createRetry, backoffDelay, isRetriable, sleep } from './retry.js';
 export { deepFreeze } from './freeze.js';
 export { UUID_PATTERN, TOPIC_NAME_PATTERN } from './patterns.js';
+export { BodyFieldError, DecodeBoundsError, InvalidUtf8Error } from './body-errors.js';
+export { decodeCaps } from './bounded-decode.js';
 
 export type {
   WitnessEntry,
