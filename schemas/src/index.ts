@@ -32,6 +32,8 @@ export {
 
 export type {
   WitnessEntry,
+  WitnessEntryInput,
+  ErrorInfoInput,
   DecodedWitnessEntry,
   Embedding,
   ModelSize,
