@@ -2,7 +2,7 @@
 // in the send loop, read by stats() and by the metric collectors. Single-threaded
 // updates keep the invariants exact at every instant:
 //   recorded  = delivered + dropped.send_failed + pending
-//   attempted = recorded + dropped.invalid + dropped.queue_full + dropped.closed
+//   attempted = recorded + every drop reason but send_failed (refused before acceptance)
 import type { DropReason } from './metrics.js';
 
 export class Counts {
@@ -13,7 +13,14 @@ export class Counts {
   /** Accepted entries witnessing a request with an error. */
   error = 0;
   delivered = 0;
-  readonly dropped: Record<DropReason, number> = { queue_full: 0, invalid: 0, send_failed: 0, closed: 0 };
+  readonly dropped: Record<DropReason, number> = {
+    queue_full: 0,
+    invalid: 0,
+    send_failed: 0,
+    closed: 0,
+    sampled_out: 0,
+    redact_failed: 0,
+  };
 }
 
 export interface WitnessProducerStats {
@@ -38,4 +45,8 @@ export interface WitnessProducerStats {
   running: boolean;
   /** The last exchange with the broker succeeded. */
   connected: boolean;
+  /** The sampleRate in force (entries sampled out are in dropped.sampled_out). */
+  sample_rate: number;
+  /** kafkajs computes record-batch CRCs with the SDK's function (option fastCrc32c; process-wide). */
+  fast_crc32c: boolean;
 }
