@@ -27,7 +27,10 @@ export interface WitnessProducer {
    * queue full, or producer closed), and counted under that reason.
    */
   record(entry: WitnessEntryInput): boolean;
-  /** record() for each entry, in order; returns how many were accepted. */
+  /**
+   * record() for each entry, in order; returns how many were accepted. At most
+   * maxQueueDepth entries are read; any past that are dropped as queue_full.
+   */
   recordBatch(entries: readonly WitnessEntryInput[]): number;
   /**
    * For entries that must not be lost (errors, incidents): resolves once the broker
@@ -175,8 +178,16 @@ class Producer {
       this.log.warn({ got: safeTypeof(entries) }, 'recordBatch expects an array of witness entries; nothing recorded (counted as one invalid)');
       return 0;
     }
+    // Bounded work whatever the length claims (a sparse array, a Proxy saying 2^40):
+    // no more than maxQueueDepth entries can be held, so the entries past that many
+    // are counted as queue_full without being read.
+    const readable = Math.min(n, this.options.maxQueueDepth);
+    if (n > readable) {
+      this.counts.dropped.queue_full += n - readable;
+      this.log.warn({ entries: n, maxQueueDepth: this.options.maxQueueDepth }, 'recordBatch given more entries than the queue holds; the rest dropped (queue_full)');
+    }
     let accepted = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < readable; i++) {
       let item: unknown;
       try {
         item = entries[i];
