@@ -5,7 +5,8 @@
 // nodenext and bundler resolution, and an esbuild single-file bundle run from a
 // folder with no node_modules at all (so nothing is read from the packages' files).
 // The installed consumer service then carries every app's entries into Qdrant.
-// Also: the TypeScript snippets of producer/README.md type-check against the package.
+// Also: the TypeScript snippets of producer/README.md type-check against the
+// installed package, so they cannot rot.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,20 @@ test('packed, installed outside the workspace, and run as CJS, ESM, TypeScript a
       assert.fail(`tsc with ${moduleResolution} resolution: ${err.stdout}`);
     });
   }
+  // The README's TypeScript snippets, against the installed package (ESM, top-level await).
+  const snippets = [...readFileSync(join(repo, 'producer/README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(snippets.length >= 2, 'producer/README.md has TypeScript snippets');
+  mkdirSync(join(scratch, 'readme'));
+  writeFileSync(join(scratch, 'readme/package.json'), '{ "type": "module" }');
+  snippets.forEach((code, i) => writeFileSync(join(scratch, `readme/snippet-${i}.ts`), `${code}\nexport {};\n`));
+  writeFileSync(
+    join(scratch, 'readme/tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, types: ['node'] }, include: ['*.ts'] }),
+  );
+  await run(process.execPath, [tsc, '-p', join(scratch, 'readme')], { cwd: scratch }).catch((err: { stdout?: string }) => {
+    assert.fail(`producer/README.md snippets do not type-check: ${err.stdout}`);
+  });
+
   // The single-file bundle, moved where there is no node_modules.
   mkdirSync(join(scratch, 'bundle'));
   writeFileSync(join(scratch, 'bundle/app.mjs'), readFileSync(join(scratch, 'esm/app.mjs')));
