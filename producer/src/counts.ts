@@ -2,7 +2,7 @@
 // in the send loop, read by stats() and by the metric collectors. Single-threaded
 // updates keep the invariants exact at every instant:
 //   recorded  = delivered + dropped.send_failed + pending
-//   attempted = recorded + dropped.invalid + dropped.queue_full + dropped.closed
+//   attempted = recorded + every drop reason but send_failed (refused before acceptance)
 import { modelSizes } from '@witnesslog/schemas';
 import type { DropReason } from './metrics.js';
 
@@ -20,7 +20,14 @@ export class Counts {
   /** success and error per model_used: the fleet's own error rate, per model, for the page (issue #15). */
   readonly witnessed = Object.fromEntries(witnessedModels.map((m) => [m, { success: 0, error: 0 }])) as Record<WitnessedModel, { success: number; error: number }>;
   delivered = 0;
-  readonly dropped: Record<DropReason, number> = { queue_full: 0, invalid: 0, send_failed: 0, closed: 0 };
+  readonly dropped: Record<DropReason, number> = {
+    queue_full: 0,
+    invalid: 0,
+    send_failed: 0,
+    closed: 0,
+    sampled_out: 0,
+    redact_failed: 0,
+  };
 }
 
 export interface WitnessProducerStats {
@@ -45,4 +52,8 @@ export interface WitnessProducerStats {
   running: boolean;
   /** The last exchange with the broker succeeded. */
   connected: boolean;
+  /** The sampleRate in force (entries sampled out are in dropped.sampled_out). */
+  sample_rate: number;
+  /** kafkajs computes record-batch CRCs with the SDK's function (option fastCrc32c; process-wide). */
+  fast_crc32c: boolean;
 }

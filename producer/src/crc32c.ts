@@ -11,6 +11,10 @@
 // CORRUPT_MESSAGE (it checks the CRC), so every test that produces would fail.
 // If some other kafkajs producer in the process has already sent (so the module
 // is loaded), nothing changes: kafkajs keeps its own, slower, function.
+//
+// Importing this module changes nothing: only a producer created with
+// fastCrc32c: true calls installKafkajsCrc32c(), and that is process-wide (every
+// kafkajs client in the process, the host's own included, then uses it).
 import Module, { createRequire } from 'node:module';
 
 const POLYNOMIAL = 0x82f63b78; // Castagnoli, bit-reflected
@@ -43,12 +47,22 @@ export function crc32c(buf: Uint8Array): number {
   return (crc ^ -1) >>> 0;
 }
 
-const require = createRequire(import.meta.url);
 const KAFKAJS_CRC32C = 'kafkajs/src/protocol/recordBatch/crc32C/crc32C.js';
 
-/** Makes kafkajs use crc32c(); true if it will (kafkajs not loaded yet, or already ours). */
+/**
+ * Makes kafkajs use crc32c(); true if it will (kafkajs had not loaded its own yet,
+ * or already uses ours), false if it keeps its own (already loaded, or kafkajs
+ * cannot be found on disk, as in a bundle).
+ */
 export function installKafkajsCrc32c(): boolean {
-  const path = require.resolve(KAFKAJS_CRC32C);
+  let path: string;
+  let require: NodeJS.Require;
+  try {
+    require = createRequire(import.meta.url);
+    path = require.resolve(KAFKAJS_CRC32C);
+  } catch {
+    return false;
+  }
   const cached = require.cache[path];
   if (cached) return cached.exports === crc32c;
   const module = new Module(path);
@@ -59,9 +73,7 @@ export function installKafkajsCrc32c(): boolean {
   return true;
 }
 
-/** The function kafkajs computes batch checksums with. */
+/** The function kafkajs computes batch checksums with (loads kafkajs's own if none is yet). */
 export function kafkajsCrc32c(): (buf: Uint8Array) => number {
-  return require(KAFKAJS_CRC32C) as (buf: Uint8Array) => number;
+  return createRequire(import.meta.url)(KAFKAJS_CRC32C) as (buf: Uint8Array) => number;
 }
-
-installKafkajsCrc32c();

@@ -12,6 +12,7 @@ export const producerErrorCodes = Object.freeze({
   flushTimeout: 'WITNESS_FLUSH_TIMEOUT',
   queueFull: 'WITNESS_QUEUE_FULL',
   sendFailed: 'WITNESS_SEND_FAILED',
+  redactFailed: 'WITNESS_REDACT_FAILED',
 } as const);
 
 export type ProducerErrorCode = (typeof producerErrorCodes)[keyof typeof producerErrorCodes];
@@ -84,6 +85,16 @@ export class SendFailedError extends WitnessProducerError {
     cause: unknown,
   ) {
     super(producerErrorCodes.sendFailed, `the broker refused witness entries for topic ${topic}: ${reason}`, {
+      retriable: false,
+      cause,
+    });
+  }
+}
+
+/** The redact hook threw: the entry was dropped (reason redact_failed) rather than sent unredacted. */
+export class RedactFailedError extends WitnessProducerError {
+  constructor(cause: unknown) {
+    super(producerErrorCodes.redactFailed, 'the redact hook threw; the witness entry was dropped, not sent unredacted', {
       retriable: false,
       cause,
     });

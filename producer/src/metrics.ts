@@ -19,7 +19,10 @@ export const producerMetricNames = Object.freeze({
   requestsWitnessed: 'witness_producer_witnessed_requests_total',
   /** Entries the broker acknowledged (acks=all). */
   entriesDelivered: 'witness_producer_entries_delivered_total',
-  /** Entries given up, by `reason`: queue_full, invalid, closed (never accepted), send_failed (accepted, then refused by the broker). */
+  /**
+   * Entries given up, by `reason`: queue_full, invalid, closed, sampled_out (sampleRate), redact_failed
+   * (the redact hook threw) (never accepted), send_failed (accepted, then refused by the broker).
+   */
   entriesDropped: 'witness_producer_entries_dropped_total',
   /** Entries held: queued or in a produce request not yet acknowledged. */
   queueEntries: 'witness_producer_queue_entries',
@@ -39,7 +42,7 @@ export const producerMetricNames = Object.freeze({
   connected: 'witness_producer_connected',
 });
 
-export const dropReasons = ['queue_full', 'invalid', 'send_failed', 'closed'] as const;
+export const dropReasons = ['queue_full', 'invalid', 'send_failed', 'closed', 'sampled_out', 'redact_failed'] as const;
 export type DropReason = (typeof dropReasons)[number];
 
 /** What the collectors read at scrape time. */

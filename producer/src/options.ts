@@ -4,7 +4,9 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { SASLOptions } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import type { WitnessEntry, WitnessEntryInput } from '@witnesslog/schemas';
 import { InvalidOptionError } from './errors.js';
+import { optionsFromEnv, type WitnessEnv } from './env.js';
 
 /** pino-compatible; the SDK logs through it only, and is silent without one. */
 export interface ProducerLogger {
@@ -17,10 +19,17 @@ export interface ProducerLogger {
 /** Compression of the Kafka record batches: only what kafkajs supports without extra codecs. */
 export type ProducerCompression = 'none' | 'gzip';
 
+/**
+ * The redact hook: given a private copy of the entry (with defaults applied), returns
+ * the entry to send. It may change the copy in place and return it, or return a new
+ * one. Run after sampling, before validation and encoding, on the caller's path.
+ */
+export type RedactHook = (entry: WitnessEntry) => WitnessEntryInput;
+
 export interface WitnessProducerOptions {
-  /** Seed brokers, `host:port`. Required. */
-  brokers: readonly string[];
-  /** Default `witness.entries`. */
+  /** Seed brokers, `host:port`. Required, here or in WITNESS_BROKERS (comma-separated). */
+  brokers?: readonly string[];
+  /** Default `witness.entries` (or WITNESS_TOPIC). */
   topic?: string;
   /** Default `witnesslog-producer`. */
   clientId?: string;
@@ -59,6 +68,26 @@ export interface WitnessProducerOptions {
   /** Where the metrics go; without one the SDK registers nothing (stats() still counts). */
   registry?: Registry;
   logger?: ProducerLogger;
+  /**
+   * Share of record() entries kept, 0..1; default 1 (or WITNESS_SAMPLE_RATE). Entries with
+   * an error are always kept, and recordCritical() is never sampled. Entries sampled out
+   * are counted as dropped with reason `sampled_out`.
+   */
+  sampleRate?: number;
+  /** Strips what must not leave the node (PII in tags, stack traces, session ids); see RedactHook. A hook that throws drops the entry (`redact_failed`). */
+  redact?: RedactHook;
+  /**
+   * Give kafkajs the SDK's CRC-32C (about 3x faster, BENCHMARKS.md). Default false.
+   * PROCESS-WIDE: kafkajs has one module for it, so every kafkajs client in the process
+   * uses it from then on, the host's own included. It only takes effect if no kafkajs
+   * client has produced yet; stats().fast_crc32c and one log line say whether it did.
+   */
+  fastCrc32c?: boolean;
+  /**
+   * Where WITNESS_* variables are read from, at creation; default process.env. Pass {} to
+   * ignore the environment. Explicit options always win over variables.
+   */
+  env?: WitnessEnv;
 }
 
 /** Options after defaults and validation; frozen. */
@@ -82,6 +111,9 @@ export interface ResolvedOptions {
   readonly retryMaxMs: number;
   readonly registry: Registry | undefined;
   readonly logger: ProducerLogger | undefined;
+  readonly sampleRate: number;
+  readonly redact: RedactHook | undefined;
+  readonly fastCrc32c: boolean;
 }
 
 // Measured by bench/producer.bench.ts (figures in the report of that change): see
@@ -103,6 +135,8 @@ export const producerDefaults = Object.freeze({
   requestTimeoutMs: 10_000,
   retryInitialMs: 100,
   retryMaxMs: 5_000,
+  sampleRate: 1,
+  fastCrc32c: false,
 });
 
 const known = new Set<string>([
@@ -113,6 +147,8 @@ const known = new Set<string>([
   'sasl',
   'registry',
   'logger',
+  'redact',
+  'env',
   ...Object.keys(producerDefaults),
 ]);
 
@@ -121,20 +157,24 @@ const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER = /^[^\s:]+:\d{1,5}$/;
 const LOG_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
-export function resolveOptions(options: WitnessProducerOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError('options', options, 'an object with at least `brokers`');
+export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
+  if (typeof given !== 'object' || given === null) {
+    throw new InvalidOptionError('options', given, 'an object with at least `brokers`');
   }
-  for (const key of Object.keys(options)) {
+  for (const key of Object.keys(given)) {
     // A misspelt option (maxQueueSize) would otherwise be ignored in silence.
     // Only the type is echoed: an unknown key may well hold a secret.
-    const value: unknown = (options as unknown as Record<string, unknown>)[key];
+    const value: unknown = (given as unknown as Record<string, unknown>)[key];
     if (!known.has(key)) throw new InvalidOptionError(key, `(a ${typeof value})`, `a known option: ${[...known].join(', ')}`);
   }
+  // The environment fills in what the options leave out; an explicit option wins.
+  const fromEnv = optionsFromEnv(given.env === undefined ? process.env : given.env);
+  const options: WitnessProducerOptions = { ...fromEnv };
+  for (const [key, value] of Object.entries(given)) if (value !== undefined) (options as Record<string, unknown>)[key] = value;
 
   const { brokers } = options;
   if (!Array.isArray(brokers) || brokers.length === 0) {
-    throw new InvalidOptionError('brokers', brokers, 'a non-empty array of "host:port" strings');
+    throw new InvalidOptionError('brokers', brokers, 'a non-empty array of "host:port" strings (or WITNESS_BROKERS)');
   }
   brokers.forEach((b: unknown, i) => {
     if (typeof b !== 'string' || !BROKER.test(b)) throw new InvalidOptionError(`brokers[${i}]`, b, 'a "host:port" string');
@@ -180,6 +220,9 @@ export function resolveOptions(options: WitnessProducerOptions): ResolvedOptions
     retryMaxMs: integer(options, 'retryMaxMs', 1, 3_600_000),
     registry: registry(options.registry),
     logger: logger(options.logger),
+    sampleRate: sampleRate(options.sampleRate),
+    redact: redact(options.redact),
+    fastCrc32c: flag(options.fastCrc32c, 'fastCrc32c', producerDefaults.fastCrc32c),
   };
   if (resolved.retryMaxMs < resolved.retryInitialMs) {
     throw new InvalidOptionError('retryMaxMs', resolved.retryMaxMs, `at least retryInitialMs (${resolved.retryInitialMs})`);
@@ -187,7 +230,7 @@ export function resolveOptions(options: WitnessProducerOptions): ResolvedOptions
   return Object.freeze(resolved);
 }
 
-type IntegerOption = keyof typeof producerDefaults & keyof WitnessProducerOptions;
+type IntegerOption = Exclude<keyof typeof producerDefaults & keyof WitnessProducerOptions, 'sampleRate' | 'fastCrc32c' | 'compression' | 'topic' | 'clientId'>;
 
 function integer(options: WitnessProducerOptions, name: IntegerOption, min: number, max: number, expected?: string): number {
   const value: unknown = options[name] ?? producerDefaults[name];
@@ -223,4 +266,21 @@ function logger(value: unknown): ProducerLogger | undefined {
     if (typeof l[m] !== 'function') throw new InvalidOptionError(`logger.${m}`, l[m], 'a function');
   }
   return value as ProducerLogger;
+}
+
+function sampleRate(value: unknown): number {
+  const v = value ?? producerDefaults.sampleRate;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new InvalidOptionError('sampleRate', v, 'a number from 0 to 1');
+  return v;
+}
+
+function redact(value: unknown): RedactHook | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new InvalidOptionError('redact', value, 'a function (entry) => entry');
+  return value as RedactHook | undefined;
+}
+
+function flag(value: unknown, name: string, fallback: boolean): boolean {
+  const v = value ?? fallback;
+  if (typeof v !== 'boolean') throw new InvalidOptionError(name, v, 'true or false');
+  return v;
 }

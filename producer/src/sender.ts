@@ -12,7 +12,6 @@
 // send-errors.ts). Entries behind it wait; the bound on the queue, not a deadline,
 // is what limits memory, and what does not fit is counted as queue_full.
 import { performance } from 'node:perf_hooks';
-import './crc32c.js'; // before kafkajs: it gives kafkajs a faster CRC-32C
 import kafkajs from 'kafkajs';
 import type { Producer as KafkaProducer } from 'kafkajs';
 import { createBackoff, type Backoff } from './backoff.js';
@@ -95,8 +94,10 @@ export class Sender {
       logLevel: options.logger === undefined ? logLevel.NOTHING : logLevel.WARN,
       logCreator:
         () =>
-        ({ namespace, label, log: { message, timestamp: _t, logger: _l, ...extra } }) =>
-          this.log.debug({ kafkajs: namespace, level: label, ...extra }, String(message)),
+        ({ namespace, label, log: { message, timestamp: _t, logger: _l, level: _level, ...extra } }) =>
+          // kafkajs's level goes under its own key: a second `level` beside the
+          // logger's own (pino's numeric one) makes log shippers misread the line.
+          this.log.debug({ ...extra, kafkajs: namespace, kafkajs_level: label }, String(message)),
     });
     // Started now, but it only waits: no connection and no timer until the first entry.
     this.run().catch((err: unknown) => this.log.error({ err }, 'witness producer send loop stopped'));

@@ -73,6 +73,22 @@ export interface WitnessEntry {
   tags: string[];
 }
 
+/**
+ * What a producer may be given: a WitnessEntry in which the fields that have a
+ * default in the Avro schema may be left out (`error`, `error.stack_trace`,
+ * `quality_metrics`: null; `tags`: []). The validator and the encoder apply the
+ * default, as any Avro reader would; every other field is required.
+ * WitnessEntry (what is stored and decoded) keeps them all present.
+ */
+export type WitnessEntryInput = Omit<WitnessEntry, 'error' | 'quality_metrics' | 'tags'> & {
+  error?: ErrorInfoInput | null;
+  quality_metrics?: QualityMetrics | null;
+  tags?: string[];
+};
+
+/** An ErrorInfo whose `stack_trace` (default null) may be left out. */
+export type ErrorInfoInput = Omit<ErrorInfo, 'stack_trace'> & { stack_trace?: string | null };
+
 /** What `decodeEntry` returns: the same shape, with the embeddings always Float32Array. */
 export interface DecodedWitnessEntry extends WitnessEntry {
   query_embedding: Float32Array;
@@ -153,7 +169,7 @@ export function withError(
   };
 }
 
-export function isSuccess(entry: WitnessEntry): boolean {
+export function isSuccess(entry: WitnessEntryInput): boolean {
   return entry.error == null;
 }
 

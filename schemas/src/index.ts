@@ -38,6 +38,8 @@ export { decodeCaps } from './bounded-decode.js';
 
 export type {
   WitnessEntry,
+  WitnessEntryInput,
+  ErrorInfoInput,
   DecodedWitnessEntry,
   Embedding,
   ModelSize,

@@ -1,7 +1,7 @@
 // One pass over an entry that stops at the first broken rule and names it. It
 // runs on every encode (the serving path) and every decode, so the success path
 // builds no strings and allocates nothing; field paths are built on failure.
-import type { WitnessEntry } from './entry.js';
+import type { WitnessEntryInput } from './entry.js';
 import { InvalidEntryError, InvalidOptionError } from './errors.js';
 import { parseTimestamp } from './timestamp.js';
 
@@ -55,8 +55,9 @@ export function checkDim(dim: unknown, option = 'dim'): number {
  * Throws InvalidEntryError for the first field that breaks a rule of the
  * schema or of `limits`: wrong type, missing, non-finite, out of range,
  * malformed UUID or timestamp, wrong embedding dimension, too long or too many.
+ * Fields with a schema default may be left out (see WitnessEntryInput).
  */
-export function validateEntry(entry: unknown, options?: ValidateOptions): asserts entry is WitnessEntry {
+export function validateEntry(entry: unknown, options?: ValidateOptions): asserts entry is WitnessEntryInput {
   const dim = options?.dim === undefined ? DEFAULT_DIM : checkDim(options.dim);
   const e = object(entry, 'entry');
 
@@ -97,17 +98,20 @@ export function validateEntry(entry: unknown, options?: ValidateOptions): assert
   const micros = parseTimestamp(e.timestamp);
   if (typeof micros === 'string') fail('timestamp', e.timestamp, missingOr(e.timestamp, micros));
 
-  if (e.error !== null) {
+  // error, error.stack_trace, quality_metrics and tags have a default in the
+  // schema (null, null, null, []): left out (undefined) is the default, as Avro
+  // readers and avsc's writer treat it. Any other value is checked.
+  if (e.error != null) {
     const error = object(e.error, 'error', true);
     string(error.code, 'error.code', 1, limits.errorCodeMaxChars);
     string(error.message, 'error.message', 0, limits.errorMessageMaxChars);
-    if (error.stack_trace !== null) string(error.stack_trace, 'error.stack_trace', 0, limits.stackTraceMaxChars, true);
+    if (error.stack_trace != null) string(error.stack_trace, 'error.stack_trace', 0, limits.stackTraceMaxChars, true);
     if (typeof error.recovery_attempted !== 'boolean') {
       fail('error.recovery_attempted', error.recovery_attempted, missingOr(error.recovery_attempted, 'must be a boolean'));
     }
   }
 
-  if (e.quality_metrics !== null) {
+  if (e.quality_metrics != null) {
     const metrics = object(e.quality_metrics, 'quality_metrics', true);
     unit(metrics.overall_score, 'quality_metrics.overall_score');
     unit(metrics.relevance, 'quality_metrics.relevance');
@@ -115,6 +119,7 @@ export function validateEntry(entry: unknown, options?: ValidateOptions): assert
     unit(metrics.factuality, 'quality_metrics.factuality');
   }
 
+  if (e.tags === undefined) return;
   const tags = array(e.tags, 'tags', limits.tagsMaxCount);
   for (let i = 0; i < tags.length; i++) string(tags[i], 'tags', 1, limits.tagMaxChars, false, i);
 }

@@ -1,13 +1,14 @@
 // Schema versions: one .avsc file per version at the package root, each parsed
 // once into an avsc Type with its CRC-64-AVRO fingerprint. A version is never
-// edited after it shipped; a change is a new file and a new entry below.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// edited after it shipped; a change is a new file. The files are compiled into
+// generated/schema-files.ts (scripts/generate-schemas.ts): importing the package
+// reads no file, so it works bundled into one file and in a read-only image.
+import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { parsingCanonicalForm } from './canonical-form.js';
 import { crc64Avro, fingerprintHex } from './crc64.js';
 import { SchemaError } from './errors.js';
+import { schemaFiles } from './generated/schema-files.js';
 import { logicalTypes } from './logical-types.js';
 
 export interface SchemaVersion {
@@ -47,7 +48,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Reads a .avsc file into a version. */
+/** Reads a .avsc file into a version (a schema of your own; the production versions are compiled in). */
 export function loadSchemaVersion(version: number, file: string | URL): SchemaVersion {
   let schema: unknown;
   try {
@@ -59,29 +60,9 @@ export function loadSchemaVersion(version: number, file: string | URL): SchemaVe
   return createSchemaVersion(version, schema);
 }
 
-/**
- * The package root, found by walking up to our package.json: this module runs
- * from src/ under tsx and from dist/src/ once compiled, and the .avsc files sit
- * at the root in both cases.
- */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === '@witnesslog/schemas') {
-      return dir;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new SchemaError(`@witnesslog/schemas: no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
-
-const root = packageRoot();
-
 /** The production versions, oldest first. Decoders accept all of them; encoders write the last. */
-export const schemaVersions: readonly SchemaVersion[] = Object.freeze([
-  loadSchemaVersion(1, join(root, 'witness-entry.v1.avsc')),
-]);
+export const schemaVersions: readonly SchemaVersion[] = Object.freeze(
+  schemaFiles.map(({ version, schema }) => createSchemaVersion(version, schema)),
+);
 
 export const currentSchemaVersion: SchemaVersion = schemaVersions[schemaVersions.length - 1]!;

@@ -1,7 +1,7 @@
 // Every rule of validateEntry: the error's code, field path and value.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeEntry, InvalidEntryError, limits, validateEntry, WitnessError, type WitnessEntry } from '../src/index.js';
+import { decodeEntry, encodeEntry, InvalidEntryError, limits, validateEntry, WitnessError, type WitnessEntry } from '../src/index.js';
 import { fullEntry, minimalEntry } from './fixtures/entries.js';
 
 type Mutation = (entry: Record<string, any>) => void;
@@ -166,16 +166,39 @@ test('wrong types', () => {
   assert.throws(() => validateEntry(null), { field: 'entry', reason: 'must be an object' });
 });
 
-test('missing required fields; optional ones must be null, not left out', () => {
+test('missing required fields are refused, naming the field', () => {
   rejects((e) => delete e.request_id, 'request_id', undefined, /^is required$/);
   rejects((e) => delete e.latency, 'latency', undefined, /^is required$/);
   rejects((e) => delete e.latency.total_ms, 'latency.total_ms', undefined, /^is required$/);
   rejects((e) => delete e.routing_decision.model_probs, 'routing_decision.model_probs', undefined, /^is required$/);
   rejects((e) => delete e.response_embedding, 'response_embedding', undefined, /^is required$/);
   rejects((e) => delete e.timestamp, 'timestamp', undefined, /^is required$/);
-  rejects((e) => delete e.error, 'error', undefined, /null when absent/);
-  rejects((e) => delete e.error.stack_trace, 'error.stack_trace', undefined, /null when absent/);
-  rejects((e) => delete e.quality_metrics, 'quality_metrics', undefined, /null when absent/);
+  rejects((e) => delete e.error.code, 'error.code', undefined, /^is required$/);
+  rejects((e) => delete e.error.recovery_attempted, 'error.recovery_attempted', undefined, /^is required$/);
+  rejects((e) => delete e.quality_metrics.relevance, 'quality_metrics.relevance', undefined, /^is required$/);
+});
+
+test('fields with a schema default may be left out: validated, encoded and decoded with the default (issue 14)', () => {
+  const withDefaults = ['error', 'quality_metrics', 'tags'] as const;
+  for (const left of [...withDefaults.map((f) => [f]), [...withDefaults], ['error.stack_trace']]) {
+    const entry = fullEntry() as unknown as Record<string, any>;
+    for (const field of left) {
+      if (field === 'error.stack_trace') delete entry.error.stack_trace;
+      else delete entry[field];
+    }
+    validateEntry(entry);
+    const decoded = decodeEntry(encodeEntry(entry as WitnessEntry)) as unknown as Record<string, any>;
+    for (const field of left) {
+      if (field === 'error.stack_trace') assert.equal(decoded.error.stack_trace, null);
+      else assert.deepEqual(decoded[field], field === 'tags' ? [] : null, field);
+    }
+    for (const field of withDefaults) {
+      if (!(left as readonly string[]).includes(field) && !(field === 'error' && left[0] === 'error.stack_trace')) assert.deepEqual(decoded[field], fullEntry()[field], `${field} kept`);
+    }
+  }
+  // Present but wrong is still refused, naming the field.
+  rejects((e) => (e.error = { code: 'X', message: 'm', recovery_attempted: false, stack_trace: 7 }), 'error.stack_trace', 7, /string or null/);
+  rejects((e) => (e.tags = null), 'tags', null, /must be an array/);
 });
 
 test('the dim option is itself checked', () => {
