@@ -176,7 +176,8 @@ def dump(value: Any) -> Any:
 def point_json(record: Any) -> dict[str, Any]:
     """A point as the server writes it (local mode adds fields the server leaves out when null)."""
     data = record.model_dump(mode="json")
-    for key in ("shard_key", "order_value"):
+    # The real server leaves out what was not asked for (measured: test/qdrant-conformance.test.ts).
+    for key in ("shard_key", "order_value", "payload", "vector"):
         if data.get(key) is None:
             data.pop(key, None)
     return data
@@ -247,7 +248,8 @@ def get_collection(store: Store, p: dict, body: Any, q: dict) -> Any:
 
 @route("DELETE", "/collections/{name}")
 def delete_collection(store: Store, p: dict, body: Any, q: dict) -> Any:
-    existed = store.client.delete_collection(p["name"])
+    # The real server answers false for a collection that does not exist; local mode says true.
+    existed = store.client.collection_exists(p["name"]) and store.client.delete_collection(p["name"])
     if store.indexes.pop(p["name"], None) is not None:
         store.save_indexes()
     return bool(existed)
@@ -370,6 +372,8 @@ def scroll(store: Store, p: dict, body: Any, q: dict) -> Any:
     name = p["name"]
     store.require(name)
     req = parse(models.ScrollRequest, body)
+    if req.order_by is not None:
+        require_range_index(store, name, req.order_by if isinstance(req.order_by, str) else req.order_by.key)
     try:
         points, next_offset = store.client.scroll(
             name,
@@ -397,6 +401,23 @@ def count(store: Store, p: dict, body: Any, q: dict) -> Any:
 
 
 FACET_TYPES = {"keyword", "integer", "bool", "uuid"}
+RANGE_TYPES = {"integer", "float", "datetime"}
+
+
+def index_type(store: Store, name: str, key: str) -> str | None:
+    schema = store.indexes.get(name, {}).get(key)
+    return schema if isinstance(schema, str) or schema is None else schema.get("type")
+
+
+def require_range_index(store: Store, name: str, key: str) -> None:
+    """The real server orders only by a key with a range-capable index (local mode would sort anyway)."""
+    if index_type(store, name, key) not in RANGE_TYPES:
+        raise ApiError(
+            400,
+            f"Wrong input: No range index for `order_by` key: `{key}`. Please create one to use `order_by`. "
+            "Check https://qdrant.tech/documentation/concepts/indexing/#payload-index to see which payload "
+            "schemas support Range conditions",
+        )
 
 
 @route("POST", "/collections/{name}/facet")
@@ -404,9 +425,7 @@ def facet(store: Store, p: dict, body: Any, q: dict) -> Any:
     name = p["name"]
     store.require(name)
     req = parse(models.FacetRequest, body)
-    schema = store.indexes.get(name, {}).get(req.key)
-    data_type = schema if isinstance(schema, str) or schema is None else schema.get("type")
-    if data_type not in FACET_TYPES:
+    if index_type(store, name, req.key) not in FACET_TYPES:
         # The real server refuses to facet on a key without a suitable index.
         raise ApiError(
             400,
