@@ -4,6 +4,7 @@
 #   Kafka broker jars  -> $WITNESSLOG_CACHE/kafka-<version>/libs (Maven Central, via mvn)
 #   Python + qdrant    -> $WITNESSLOG_CACHE/venv-<hash of requirements.txt> (PyPI, via pip)
 #   Prometheus, docker-compose -> Debian's packages (prometheus ships promtool), via apt-get
+#   chromium           -> Debian's package, where the real Qdrant server is present (console test)
 # Then writes .run/toolchain.json, which local/services.ts reads to find them.
 # The cache lives outside the clone so a second clone reuses the downloads.
 set -euo pipefail
@@ -59,6 +60,11 @@ fi
 pkgs=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || pkgs+=(docker-compose)
+# Debian's chromium drives the real Qdrant server's web console in test/console-browser.test.ts;
+# only where that server is (QDRANT_BIN or ../shared/qdrant/qdrant, see local/qdrant-engine.ts).
+if [ -n "${QDRANT_BIN:-}" ] || [ -x "$root/../shared/qdrant/qdrant" ]; then
+  [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${pkgs[*]}; installing needs root: run 'sudo apt-get install ${pkgs[*]}' once"
   need apt-get "install ${pkgs[*]} by hand"
