@@ -553,7 +553,7 @@ export function createWitnessConsumer({ config, registry, logger, processMetrics
   }
 
   async function waitForQdrant(): Promise<void> {
-    await retry(() => ensureCollection(qdrant, { collection: config.qdrant.collection, dim: config.embeddingDim, logger: log }), {
+    await retry(() => ensureCollection(qdrant, { collection: config.qdrant.collection, dim: config.embeddingDim, logger: log, options: config.qdrant.collectionOptions }), {
       signal: startAbort.signal,
       onRetry: (err, attempt, delayMs) => {
         if (attempt === 1 || attempt % 10 === 0) {

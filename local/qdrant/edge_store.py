@@ -105,14 +105,40 @@ class Collection:
         self.write_lock = threading.Lock()
 
 
-def edge_config(vectors: Any) -> Any:
+def edge_config(req: models.CreateCollection) -> Any:
+    vectors = req.vectors
     if vectors is None:
         raise EngineError(400, "Bad request: vectors config is required")
     named = vectors if isinstance(vectors, dict) else {"": vectors}
     params = {}
     for name, p in named.items():
         params[name] = edge.EdgeVectorParams(size=p.size, distance=DISTANCES[p.distance.value], on_disk=p.on_disk)
-    return edge.EdgeConfig(vectors=params)
+    hnsw = None
+    if req.hnsw_config is not None:
+        h = req.hnsw_config
+        hnsw = edge.HnswIndexConfig(
+            m=h.m if h.m is not None else 16,
+            ef_construct=h.ef_construct if h.ef_construct is not None else 100,
+            full_scan_threshold=h.full_scan_threshold if h.full_scan_threshold is not None else 10_000,
+        )
+    return edge.EdgeConfig(vectors=params, on_disk_payload=req.on_disk_payload, hnsw_config=hnsw)
+
+
+def reported_settings(req: models.CreateCollection) -> dict[str, Any]:
+    """The collection settings the server reports back. Shards, replication and
+    quantization are recorded and reported only: one embedded shard has no cluster,
+    and the quantized copy is not built here."""
+    hnsw = req.hnsw_config.model_dump(mode="json", exclude_none=True) if req.hnsw_config else {}
+    return {
+        "params": {
+            "shard_number": req.shard_number or 1,
+            "replication_factor": req.replication_factor or 1,
+            "write_consistency_factor": req.write_consistency_factor or 1,
+            "on_disk_payload": True if req.on_disk_payload is None else req.on_disk_payload,
+        },
+        "hnsw_config": {"m": 16, "ef_construct": 100, "full_scan_threshold": 10_000, **hnsw},
+        "quantization_config": req.quantization_config.model_dump(mode="json", exclude_none=True) if req.quantization_config else None,
+    }
 
 
 class EdgeStore:
@@ -150,12 +176,13 @@ class EdgeStore:
         path = os.path.join(self.root, name)
         shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path)
-        shard = edge.EdgeShard.create(os.path.join(path, "shard"), edge_config(req.vectors))
+        shard = run(lambda: edge.EdgeShard.create(os.path.join(path, "shard"), edge_config(req)))
         vectors = req.vectors
         config = {
             "vectors": {k: v.model_dump(mode="json", exclude_none=True) for k, v in vectors.items()}
             if isinstance(vectors, dict)
-            else vectors.model_dump(mode="json", exclude_none=True)
+            else vectors.model_dump(mode="json", exclude_none=True),
+            "settings": reported_settings(req),
         }
         tmp = os.path.join(path, "config.json.tmp")
         with open(tmp, "wb") as f:
@@ -178,6 +205,7 @@ class EdgeStore:
     def info(self, name: str) -> dict[str, Any]:
         c = self.get(name)
         i = c.shard.info()
+        settings = c.config.get("settings") or {"params": {"shard_number": 1, "replication_factor": 1, "write_consistency_factor": 1, "on_disk_payload": True}}
         return {
             "status": "green",
             "optimizer_status": "ok",
@@ -185,13 +213,8 @@ class EdgeStore:
             "points_count": i.points_count,
             "segments_count": i.segments_count,
             "config": {
-                "params": {
-                    **c.config,
-                    "shard_number": 1,
-                    "replication_factor": 1,
-                    "write_consistency_factor": 1,
-                    "on_disk_payload": True,
-                },
+                **settings,
+                "params": {"vectors": c.config["vectors"], **settings["params"]},
             },
             "payload_schema": {
                 field: {"data_type": SCHEMA_NAMES.get(p.data_type, str(p.data_type)), "points": p.points}
