@@ -269,8 +269,8 @@ function qdrantServer(cfg: StackConfig, engine: Extract<QdrantEngine, { kind: 's
     spec.ports = [cfg.qdrantPort, grpcPort];
   };
   const s = service('qdrant', url, spec, () => httpOk(`${url}/readyz`), prepare);
-  const console = engine.staticDir ? `; console ${url}/dashboard/` : '';
-  return { ...s, note: `Qdrant server ${engine.bin} (${engine.why === 'QDRANT_BIN' ? 'QDRANT_BIN' : 'shared build'}; gRPC :${cfg.qdrantGrpcPort}${console})` };
+  const dashboard = engine.staticDir ? `; web console ${url}/dashboard/` : '';
+  return { ...s, note: `Qdrant server ${engine.bin} (${engine.why === 'QDRANT_BIN' ? 'QDRANT_BIN' : 'shared build'}; gRPC :${cfg.qdrantGrpcPort}${dashboard})` };
 }
 
 function freePort(): Promise<number> {
