@@ -1,8 +1,10 @@
 // The consumer against the one a user would otherwise write: kafkajs eachMessage,
 // decode, one awaited upsert per message. Both read the same 768-dim entries
-// from the same topic in the same run, into the local Qdrant server and into a
-// parse-only sink (bench/support/parse-only-qdrant.ts), which shows what our own
-// code and Kafka allow once the local server's storage is out of the way.
+// from the same topic in the same run, into each Qdrant engine at hand (the real
+// server and the embedded one where the server binary is present:
+// bench/support/qdrant-engines.ts) and into a parse-only sink
+// (bench/support/parse-only-qdrant.ts), which shows what our own code and Kafka
+// allow once Qdrant's storage is out of the way.
 //
 //   node --conditions=witnesslog-src --import tsx bench/consumer.bench.ts
 //
@@ -20,6 +22,7 @@ import { createCodec, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessConsumer, ensureCollection, entryToPoint, loadConfig } from '@witnesslog/consumer';
 import { DIM, makeEntries } from './support/entries.js';
 import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
+import { qdrantTargets } from './support/qdrant-engines.js';
 import { fmt, int, machine, measured, report, scale, scaled, type Measured } from './support/report.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -32,6 +35,8 @@ const silent = pino({ level: 'silent' });
 const kafka = new kafkajs.Kafka({ brokers, clientId: 'consumer-bench', logLevel: kafkajs.logLevel.NOTHING });
 const codec = createCodec({ dim: DIM });
 const unique = (what: string) => `bench_${what}_${randomUUID().slice(0, 8)}`;
+// The Qdrant engines of this run (a parse-only sink has no collections to create or drop).
+const qdrantUrls = new Set<string>();
 
 /** The topic every run reads: ENTRIES distinct entries (ids are what Qdrant stores), 3 partitions. */
 async function fillTopic(topic: string, entries: WitnessEntry[]): Promise<number> {
@@ -92,7 +97,7 @@ async function runOurs(topic: string, url: string): Promise<RunResult> {
   const cpu = process.cpuUsage(cpu0);
   await consumer.close();
   if (deadLettered > 0) throw new Error(`${deadLettered} entries dead-lettered in a clean run`);
-  if (url === qdrantUrl) await new QdrantClient({ url, checkCompatibility: false }).deleteCollection(collection);
+  if (qdrantUrls.has(url)) await new QdrantClient({ url, checkCompatibility: false }).deleteCollection(collection);
   return { rate: ENTRIES / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / ENTRIES };
 }
 
@@ -100,7 +105,7 @@ async function runOurs(topic: string, url: string): Promise<RunResult> {
 async function runNaive(topic: string, url: string): Promise<RunResult & { entries: number }> {
   const collection = unique('naive');
   const client = new QdrantClient({ url, checkCompatibility: false });
-  if (url === qdrantUrl) await ensureCollection(client, { collection, dim: DIM, logger: silent });
+  if (qdrantUrls.has(url)) await ensureCollection(client, { collection, dim: DIM, logger: silent });
   const consumer = kafka.consumer({ groupId: unique('naive-group') });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -131,7 +136,7 @@ async function runNaive(topic: string, url: string): Promise<RunResult & { entri
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await consumer.disconnect();
-  if (url === qdrantUrl) await client.deleteCollection(collection);
+  if (qdrantUrls.has(url)) await client.deleteCollection(collection);
   return { entries: count, rate: count / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / count };
 }
 
@@ -178,33 +183,39 @@ async function main(): Promise<void> {
   console.log(`ours: ${REPEATS} runs of the whole topic each, default batching; naive: ${REPEATS} runs of ${NAIVE_SECONDS} s each\n`);
 
   const sink = await startParseOnlyQdrant(DIM);
-  const results = { oursQdrant: [] as RunResult[], oursSink: [] as RunResult[], naiveQdrant: [] as RunResult[], naiveSink: [] as RunResult[] };
+  const engines = await qdrantTargets(qdrantUrl);
+  for (const t of engines.targets) qdrantUrls.add(t.url);
+  const into = engines.targets.map((t) => ({ ...t, ours: [] as RunResult[], naive: [] as RunResult[] }));
+  const results = { oursSink: [] as RunResult[], naiveSink: [] as RunResult[] };
   try {
     await runOurs(topic, sink.url); // warm-up: JIT, connections, the topic in the page cache
     for (let i = 0; i < REPEATS; i++) {
-      results.oursQdrant.push(await runOurs(topic, qdrantUrl));
+      for (const t of into) {
+        t.ours.push(await runOurs(topic, t.url));
+        t.naive.push(await runNaive(topic, t.url));
+      }
       results.oursSink.push(await runOurs(topic, sink.url));
-      results.naiveQdrant.push(await runNaive(topic, qdrantUrl));
       results.naiveSink.push(await runNaive(topic, sink.url));
     }
   } finally {
     sink.close();
+    await engines.close();
   }
   const messages = entries.slice(0, 1_000).map((e) => codec.encode(e));
   const cost = ourCodeCost(messages);
 
   const rows: Array<[string, RunResult[]]> = [
-    ['ours → local Qdrant', results.oursQdrant],
-    ['naive → local Qdrant', results.naiveQdrant],
+    ...into.flatMap((t): Array<[string, RunResult[]]> => [[`ours → ${t.label}`, t.ours], [`naive → ${t.label}`, t.naive]]),
     ['ours → parse-only sink', results.oursSink],
     ['naive → parse-only sink', results.naiveSink],
   ];
   console.log('## sustained entries/s, and this process\'s CPU per entry (kafkajs, our code, HTTP client); median (min–max)');
   for (const [label, r] of rows) {
-    console.log(`  ${label.padEnd(24)} ${range(over(r, 'rate')).padStart(24)} entries/s   ${range(over(r, 'cpuUsPerEntry')).padStart(18)} µs CPU/entry`);
+    console.log(`  ${label.padEnd(36)} ${range(over(r, 'rate')).padStart(24)} entries/s   ${range(over(r, 'cpuUsPerEntry')).padStart(18)} µs CPU/entry`);
   }
   const rate = (r: RunResult[]) => over(r, 'rate').median;
-  console.log(`  ratio into local Qdrant ${fmt(rate(results.oursQdrant) / rate(results.naiveQdrant), 1)}×, into the parse-only sink ${fmt(rate(results.oursSink) / rate(results.naiveSink), 1)}×`);
+  for (const t of into) console.log(`  ratio into the ${t.label} ${fmt(rate(t.ours) / rate(t.naive), 1)}×`);
+  console.log(`  ratio into the parse-only sink ${fmt(rate(results.oursSink) / rate(results.naiveSink), 1)}×`);
   console.log('');
   console.log('## our code alone, µs CPU per entry on 100-entry batches, median (min–max) of 30 batches');
   console.log(`  decode (Avro + validation)     ${range(cost.decode, 1)}`);
@@ -216,7 +227,10 @@ async function main(): Promise<void> {
   console.log(`total ${fmt((performance.now() - started) / 1000, 1)} s`);
 
   const naiveLabel = 'naive eachMessage + one upsert each';
-  report({ figure: 'consumer entries/s into local Qdrant', unit: 'entries/s', better: 'higher', ours: over(results.oursQdrant, 'rate'), baseline: { label: naiveLabel, ...over(results.naiveQdrant, 'rate') }, note: 'bound by the local Qdrant server' });
+  for (const t of into) {
+    report({ figure: `consumer entries/s into the ${t.label}`, unit: 'entries/s', better: 'higher', ours: over(t.ours, 'rate'), baseline: { label: naiveLabel, ...over(t.naive, 'rate') } });
+    report({ figure: `consumer process CPU per entry (${t.label})`, unit: 'µs', better: 'lower', ours: over(t.ours, 'cpuUsPerEntry'), baseline: { label: naiveLabel, ...over(t.naive, 'cpuUsPerEntry') } });
+  }
   report({ figure: 'consumer entries/s into a parse-only sink', unit: 'entries/s', better: 'higher', ours: over(results.oursSink, 'rate'), baseline: { label: naiveLabel, ...over(results.naiveSink, 'rate') } });
   report({ figure: 'consumer process CPU per entry (parse-only sink)', unit: 'µs', better: 'lower', ours: over(results.oursSink, 'cpuUsPerEntry'), baseline: { label: naiveLabel, ...over(results.naiveSink, 'cpuUsPerEntry') } });
   report({ figure: 'our code CPU per entry (decode, map, serialize)', unit: 'µs', better: 'lower', ours: cost.total, target: { op: '<=', value: 40 } });

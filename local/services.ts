@@ -6,7 +6,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
-import { startProcess, stopProcess, waitFor, readPid, type ProcessSpec } from './process.js';
+import { createServer } from 'node:net';
+import { startProcess, stopProcess, waitFor, readPid, portInUse, type ProcessSpec } from './process.js';
+import { qdrantEngine, serverEnv, type QdrantEngine } from './qdrant-engine.js';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -29,6 +31,8 @@ export interface StackConfig {
   kafkaControllerPort: number;
   kafkaHeap: string;
   qdrantPort: number;
+  /** The real server's gRPC port (the embedded engine has none). */
+  qdrantGrpcPort: number;
   prometheusPort: number;
   metricsPort: number;
   alertmanagerPort: number;
@@ -51,6 +55,7 @@ export function stackConfig(env: NodeJS.ProcessEnv = process.env): StackConfig {
     kafkaControllerPort: port(env, 'KAFKA_CONTROLLER_PORT', 9093),
     kafkaHeap: env.KAFKA_HEAP ?? '512m',
     qdrantPort: port(env, 'QDRANT_PORT', 6333),
+    qdrantGrpcPort: port(env, 'QDRANT_GRPC_PORT', port(env, 'QDRANT_PORT', 6333) + 1),
     prometheusPort: port(env, 'PROMETHEUS_PORT', 9090),
     metricsPort: port(env, 'METRICS_PORT', 9464),
     // Not Alertmanager's usual 9093: that is the Kafka controller's here.
@@ -68,6 +73,8 @@ export interface Service {
   name: string;
   /** Where it listens, for people. */
   address: string;
+  /** What runs, for people (which Qdrant engine, where its console is). */
+  note?: string;
   spec: ProcessSpec;
   start(): Promise<void>;
   stop(opts?: { signal?: NodeJS.Signals; graceMs?: number }): Promise<void>;
@@ -216,7 +223,17 @@ export async function kafkaReady(brokers: string[]): Promise<boolean> {
   }
 }
 
+/**
+ * Qdrant: the real server when a binary is at hand, else the embedded engine
+ * (see local/qdrant-engine.ts). `env` is added to the process environment for
+ * the choice and the process: QDRANT_API_KEY, QDRANT_LOCAL, QDRANT_BIN.
+ */
 export function qdrantService(cfg: StackConfig, tools: Toolchain, env: NodeJS.ProcessEnv = {}): Service {
+  const engine = qdrantEngine(repoRoot, { ...process.env, ...env });
+  return engine.kind === 'server' ? qdrantServer(cfg, engine, env) : qdrantEmbedded(cfg, tools, env, engine.why);
+}
+
+function qdrantEmbedded(cfg: StackConfig, tools: Toolchain, env: NodeJS.ProcessEnv, why: string): Service {
   const dataDir = join(cfg.runDir, 'qdrant', 'data');
   const spec: ProcessSpec = {
     name: 'qdrant',
@@ -228,8 +245,48 @@ export function qdrantService(cfg: StackConfig, tools: Toolchain, env: NodeJS.Pr
     ports: [cfg.qdrantPort],
   };
   const url = `http://127.0.0.1:${cfg.qdrantPort}`;
-  return service('qdrant', url, spec, () => httpOk(`${url}/readyz`), async () => {
+  const s = service('qdrant', url, spec, () => httpOk(`${url}/readyz`), async () => {
     mkdirSync(dataDir, { recursive: true });
+  });
+  return { ...s, note: `embedded engine, local/qdrant/server.py (${why})` };
+}
+
+function qdrantServer(cfg: StackConfig, engine: Extract<QdrantEngine, { kind: 'server' }>, env: NodeJS.ProcessEnv): Service {
+  const dir = join(cfg.runDir, 'qdrant-server');
+  const apiKey = env.QDRANT_API_KEY ?? process.env.QDRANT_API_KEY;
+  const spec: ProcessSpec = {
+    name: 'qdrant',
+    command: engine.bin,
+    args: [],
+    // Its working directory is its own: the server reads ./config/*.yaml from it.
+    cwd: dir,
+    env: {},
+    logFile: join(cfg.runDir, 'logs', 'qdrant.log'),
+    pidFile: join(cfg.runDir, 'pids', 'qdrant.pid'),
+    ports: [cfg.qdrantPort],
+  };
+  const url = `http://127.0.0.1:${cfg.qdrantPort}`;
+  const prepare = async () => {
+    mkdirSync(dir, { recursive: true });
+    // Nothing of ours speaks gRPC; a test that starts its own server beside the
+    // stack's (same QDRANT_GRPC_PORT in its environment) gets a free one instead.
+    const grpcPort = (await portInUse(cfg.qdrantGrpcPort)) ? await freePort() : cfg.qdrantGrpcPort;
+    spec.env = { ...env, ...serverEnv(engine, { dir, httpPort: cfg.qdrantPort, grpcPort, apiKey }) };
+    spec.ports = [cfg.qdrantPort, grpcPort];
+  };
+  const s = service('qdrant', url, spec, () => httpOk(`${url}/readyz`), prepare);
+  const dashboard = engine.staticDir ? `; web console ${url}/dashboard/` : '';
+  return { ...s, note: `Qdrant server ${engine.bin} (${engine.why === 'QDRANT_BIN' ? 'QDRANT_BIN' : 'shared build'}; gRPC :${cfg.qdrantGrpcPort}${dashboard})` };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
   });
 }
 
@@ -306,6 +363,8 @@ export function stackEnv(cfg: StackConfig, tools: Toolchain): Record<string, str
     PROMETHEUS_URL: `http://127.0.0.1:${cfg.prometheusPort}`,
     METRICS_PORT: String(cfg.metricsPort),
     WITNESSLOG_PYTHON: tools.python,
+    // 'server' or 'embedded': which Qdrant the stack runs, for tests that say what they checked against.
+    WITNESSLOG_QDRANT_ENGINE: qdrantEngine(repoRoot, process.env).kind,
     WITNESSLOG_PROMTOOL: tools.promtool,
     ...(tools.amtool ? { WITNESSLOG_AMTOOL: tools.amtool } : {}),
     WITNESSLOG_DOCKER_COMPOSE: tools.dockerCompose,

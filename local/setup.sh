@@ -6,6 +6,7 @@
 #   Python SDK deps    -> $WITNESSLOG_CACHE/venv-sdk-<hash of producer/python/pyproject.toml> (PyPI, via pip)
 #   Python SDK itself  -> .run/python-sdk (this clone's build of producer/python, on PYTHONPATH)
 #   Prometheus, docker-compose -> Debian's packages (prometheus ships promtool), via apt-get
+#   chromium           -> Debian's package, where the real Qdrant server is present (console test)
 # Then writes .run/toolchain.json, which local/services.ts reads to find them.
 # The cache lives outside the clone so a second clone reuses the downloads.
 set -euo pipefail
@@ -87,6 +88,11 @@ pkgs=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || pkgs+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 || pkgs+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null 2>&1 || pkgs+=(docker-compose)
+# Debian's chromium drives the real Qdrant server's web console in test/console-browser.test.ts;
+# only where that server is (QDRANT_BIN or ../shared/qdrant/qdrant, see local/qdrant-engine.ts).
+if [ -n "${QDRANT_BIN:-}" ] || [ -x "$root/../shared/qdrant/qdrant" ]; then
+  [ -x /usr/bin/chromium ] || pkgs+=(chromium)
+fi
 if [ ${#pkgs[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${pkgs[*]}; installing needs root: run 'sudo apt-get install ${pkgs[*]}' once"
   need apt-get "install ${pkgs[*]} by hand"

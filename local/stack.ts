@@ -189,7 +189,7 @@ async function start(): Promise<number> {
     throw err;
   }
   log('witnesslog is up:');
-  for (const s of services) log(`  ${s.name.padEnd(10)} ${s.address}   (log: ${relative(repoRoot, s.spec.logFile)})`);
+  for (const s of services) log(`  ${s.name.padEnd(10)} ${s.address}   (log: ${relative(repoRoot, s.spec.logFile)})${s.note ? `\n             ${s.note}` : ''}`);
   log(started.length === services.length ? 'Ctrl-C stops everything.' : 'Ctrl-C stops what this command started (the rest was already running).');
   // In the foreground until Ctrl-C, or until a service dies: the services are
   // detached processes, so this watch is also what keeps Node from exiting.
@@ -221,12 +221,12 @@ async function main(argv: string[]): Promise<number> {
     case 'status':
       for (const s of [...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]) {
         const state = s.running() ? ((await s.ready().catch(() => false)) ? 'ready' : 'starting/unhealthy') : 'stopped';
-        log(`${s.name.padEnd(10)} ${state.padEnd(18)} ${s.address}`);
+        log(`${s.name.padEnd(10)} ${state.padEnd(18)} ${s.address}${s.note ? `   ${s.note}` : ''}`);
       }
       return 0;
     case 'clean':
       await down([...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]);
-      for (const d of ['kafka', 'qdrant', 'prometheus', 'logs']) rmSync(join(cfg.runDir, d), { recursive: true, force: true });
+      for (const d of ['kafka', 'qdrant', 'qdrant-server', 'prometheus', 'logs']) rmSync(join(cfg.runDir, d), { recursive: true, force: true });
       return 0;
     case 'test':
       return test(rest);

@@ -6,6 +6,7 @@ import type { Schemas } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { CollectionMismatchError, classifyQdrantError } from './errors.js';
 import { QUERY_VECTOR, RESPONSE_VECTOR } from './point.js';
+import { collectionRequest, type CollectionOptions } from './collection-options.js';
 import type { QdrantWriter } from './qdrant.js';
 
 export type PayloadIndexType = 'keyword' | 'bool' | 'datetime' | 'float';
@@ -69,12 +70,12 @@ function describeWanted(dim: number): string {
  */
 export async function ensureCollection(
   client: Omit<QdrantWriter, 'upsert'>,
-  { collection, dim, logger }: { collection: string; dim: number; logger: Logger },
+  { collection, dim, logger, options }: { collection: string; dim: number; logger: Logger; options?: CollectionOptions },
 ): Promise<void> {
   let info = await getCollectionInfo(client, collection);
   if (info === undefined) {
     try {
-      await client.createCollection(collection, { vectors: vectorsConfig(dim) });
+      await client.createCollection(collection, collectionRequest(vectorsConfig(dim), options));
       logger.info({ collection, dim }, 'created collection');
     } catch (err) {
       // Another instance may have created it in the meantime (409, or 400 on older servers).

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { TOPIC_NAME_PATTERN, deepFreeze } from '@witnesslog/schemas';
 import { ConfigError } from './errors.js';
+import { parseCollectionOptions, type CollectionOptions } from './collection-options.js';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -40,6 +41,8 @@ export interface ConsumerConfig {
     readonly collection: string;
     /** Per request; a write that takes longer is retried. */
     readonly timeoutMs: number;
+    /** Storage settings applied when the collection is created (collection-options.ts). */
+    readonly collectionOptions?: CollectionOptions;
   };
   readonly embeddingDim: number;
   readonly batch: {
@@ -170,6 +173,8 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
   const collection = raw('WITNESS_COLLECTION');
   if (!/^[a-zA-Z0-9_.-]{1,255}$/.test(collection)) bad('WITNESS_COLLECTION', 'a collection name (letters, digits, "_", ".", "-"; at most 255)');
 
+  const collectionOptions = parseCollectionOptions(env);
+  problems.push(...collectionOptions.problems);
   const maxEntries = int('WITNESS_BATCH_MAX_ENTRIES', 1, 10_000);
   const maxBuffered = int('WITNESS_MAX_BUFFERED_ENTRIES', 1, 10_000_000);
   if (maxBuffered < maxEntries) bad('WITNESS_MAX_BUFFERED_ENTRIES', `at least WITNESS_BATCH_MAX_ENTRIES (${maxEntries})`);
@@ -197,6 +202,7 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
       ...(apiKey !== '' ? { apiKey } : {}),
       collection,
       timeoutMs: int('QDRANT_TIMEOUT_MS', 100, 600_000),
+      collectionOptions: collectionOptions.options,
     },
     embeddingDim: int('WITNESS_EMBEDDING_DIM', 1, 65_536),
     batch: { maxEntries, maxWaitMs: int('WITNESS_BATCH_MAX_WAIT_MS', 0, 600_000), maxBufferedEntries: maxBuffered },

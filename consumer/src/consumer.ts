@@ -81,7 +81,7 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
     writer: createQdrantClient(config.qdrant),
     probe: createQdrantClient({ ...config.qdrant, timeoutMs: PROBE_TIMEOUT_MS }),
   };
-  const sink = createQdrantSink({ client: qdrant.writer, collection: config.qdrant.collection, dim: config.embeddingDim, retry, metrics, logger });
+  const sink = createQdrantSink({ client: qdrant.writer, collection: config.qdrant.collection, dim: config.embeddingDim, collectionOptions: config.qdrant.collectionOptions, retry, metrics, logger });
 
   // kafkajs's advice: about a third of the session timeout; 3 s is its default.
   const heartbeatIntervalMs = Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3));
@@ -194,7 +194,7 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
   async function start(): Promise<void> {
     log.info({ config: redactConfig(config) }, 'starting');
     await waitFor('waiting for Qdrant to create or check the collection', () =>
-      ensureCollection(qdrant.writer, { collection: config.qdrant.collection, dim: config.embeddingDim, logger: log }),
+      ensureCollection(qdrant.writer, { collection: config.qdrant.collection, dim: config.embeddingDim, logger: log, options: config.qdrant.collectionOptions }),
     );
     if (closing) return;
     await producer.connect();

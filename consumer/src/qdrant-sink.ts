@@ -6,6 +6,7 @@
 import type { Schemas } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { ensureCollection } from './collection.js';
+import type { CollectionOptions } from './collection-options.js';
 import { QdrantRejectedError, classifyQdrantError, type QdrantError } from './errors.js';
 import type { ConsumerMetrics } from './metrics.js';
 import type { WitnessPoint } from './point.js';
@@ -16,6 +17,8 @@ export interface QdrantSinkOptions {
   client: QdrantWriter;
   collection: string;
   dim: number;
+  /** The settings a collection is created with, also when the sink puts a deleted one back. */
+  collectionOptions?: CollectionOptions;
   retry: Retry;
   metrics: ConsumerMetrics;
   logger: Logger;
@@ -36,7 +39,7 @@ export interface QdrantSink {
 // While Qdrant stays down, one log line per interval rather than one per retry.
 const WAITING_LOG_INTERVAL_MS = 30_000;
 
-export function createQdrantSink({ client, collection, dim, retry, metrics, logger }: QdrantSinkOptions): QdrantSink {
+export function createQdrantSink({ client, collection, dim, collectionOptions, retry, metrics, logger }: QdrantSinkOptions): QdrantSink {
   const log = logger.child({ component: 'qdrant-sink', collection });
   let reachable = true;
   let waitingSince: number | undefined;
@@ -47,7 +50,7 @@ export function createQdrantSink({ client, collection, dim, retry, metrics, logg
     try {
       // 404 means the collection went away under us (deleted by hand); put it back before writing.
       if (recreate) {
-        await ensureCollection(client, { collection, dim, logger: log });
+        await ensureCollection(client, { collection, dim, logger: log, options: collectionOptions });
         recreate = false;
       }
       await client.upsert(collection, { wait: true, points: points as unknown as Schemas['PointStruct'][] });

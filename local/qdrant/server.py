@@ -1,12 +1,12 @@
-"""A small Qdrant-REST-compatible server for the local stack and the tests.
+"""A Qdrant-REST-compatible server for the local stack and the tests, on Qdrant Edge.
 
-No Qdrant server binary can be installed on these machines, so this serves the
-part of Qdrant's REST API that witnesslog uses on top of Qdrant's own Python
-client in local mode (`QdrantClient(path=...)`). Every request body is parsed
-with the client's REST models (`qdrant_client.http.models`, generated from
-Qdrant's OpenAPI), so a request the real server would reject is rejected here
-too. Where local mode differs from the server, this mirrors the server (see
-README.md beside this file). Production runs the real Qdrant image.
+Where the real Qdrant server is not at hand (local/qdrant-engine.ts picks it
+whenever it is), this serves the part of Qdrant's REST API that witnesslog
+uses. Every request body is validated with Qdrant's REST models
+(`qdrant_client.http.models`, generated from Qdrant's OpenAPI), so a request
+the real server rejects is rejected here too; storage, payload indexes,
+filters, ordering, facets and search are Qdrant Edge's (`qdrant_edge`,
+Qdrant's own shard engine, embedded): see edge_store.py and README.md.
 
     python local/qdrant/server.py --host 127.0.0.1 --port 6333 --data DIR
 """
@@ -14,89 +14,42 @@ README.md beside this file). Production runs the real Qdrant image.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
 import signal
 import sys
-import threading
 import time
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 import numpy as np
 import orjson
 import pydantic
-from qdrant_client import QdrantClient, models
+import qdrant_edge as edge
+from qdrant_client import models
 from qdrant_client.http.models import PayloadSchemaType
 
-VERSION = "1.19.1-local"
+from edge_store import (
+    SCHEMA_TYPES,
+    EdgeStore,
+    EngineError,
+    point_key,
+    point_struct,
+    record_json,
+    rest_id,
+    run,
+    to_filter,
+    with_payload,
+    with_vector,
+)
+
+VERSION = "1.19.0-edge"
 log = logging.getLogger("qdrant-local")
 
-
-class ApiError(Exception):
-    """An error answered with the real server's envelope and HTTP status."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def not_found(name: str) -> ApiError:
-    return ApiError(404, f"Not found: Collection `{name}` doesn't exist!")
-
-
-class Store:
-    """The local-mode client plus what local mode does not keep: payload indexes.
-
-    Local mode is not thread-safe; every call goes through one lock. The real
-    server is concurrent, but the local stack only needs correctness here."""
-
-    def __init__(self, data_dir: str):
-        os.makedirs(data_dir, exist_ok=True)
-        self.client = QdrantClient(path=data_dir)
-        # Writes go to local mode directly: QdrantClient.upsert first walks every
-        # point's model looking for objects to embed (half the time of an upsert).
-        self.local = self.client._client
-        self.lock = threading.Lock()
-        self.index_file = os.path.join(data_dir, "payload_indexes.json")
-        # {collection: {field: field_schema as JSON}}: local mode ignores payload
-        # indexes, but the real server reports them and refuses facets without one.
-        self.indexes: dict[str, dict[str, Any]] = {}
-        if os.path.exists(self.index_file):
-            with open(self.index_file, "rb") as f:
-                self.indexes = orjson.loads(f.read())
-        self.operation_id = 0
-
-    def save_indexes(self) -> None:
-        tmp = self.index_file + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(orjson.dumps(self.indexes))
-        os.replace(tmp, self.index_file)
-
-    def require(self, name: str) -> None:
-        if not self.client.collection_exists(name):
-            raise not_found(name)
-        self.fast_storage(name)
-
-    def fast_storage(self, name: str) -> None:
-        """Local mode commits (and fsyncs) its SQLite file once per point; in WAL mode
-        with synchronous=NORMAL a commit survives the process being killed, only not
-        the machine crashing, which is enough for a local stack, and is 10x cheaper."""
-        collection = self.local.collections.get(name)
-        db = getattr(getattr(collection, "storage", None), "storage", None)
-        if db is None or getattr(collection, "_witness_fast", False):
-            return
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        collection._witness_fast = True
-
-    def next_operation(self) -> dict[str, Any]:
-        self.operation_id += 1
-        return {"operation_id": self.operation_id, "status": "completed"}
+# A refusal answered with the real server's envelope and HTTP status.
+ApiError = EngineError
+Store = EdgeStore
 
 
 _adapters: dict[Any, pydantic.TypeAdapter[Any]] = {}
@@ -155,43 +108,17 @@ def parse_points_list(body: Any) -> models.PointsList | None:
     return req
 
 
-def local_error(err: Exception, collection: str) -> ApiError:
-    """Maps local mode's ValueErrors to the status the real server answers with."""
-    message = str(err)
-    if "not found" in message and collection in message:
-        return not_found(collection)
-    if message.startswith("Wrong input") or message.startswith("Bad request"):
-        return ApiError(400, message)
-    return ApiError(400, f"Wrong input: {message}")
-
-
-def dump(value: Any) -> Any:
-    if isinstance(value, pydantic.BaseModel):
-        return value.model_dump(mode="json", exclude_unset=False)
-    if isinstance(value, list):
-        return [dump(v) for v in value]
-    return value
-
-
-def point_json(record: Any) -> dict[str, Any]:
-    """A point as the server writes it (local mode adds fields the server leaves out when null)."""
-    data = record.model_dump(mode="json")
-    for key in ("shard_key", "order_value"):
-        if data.get(key) is None:
-            data.pop(key, None)
-    return data
-
-
 # --- routes -----------------------------------------------------------------
 
 Handler = Callable[[Store, dict[str, str], Any, dict[str, str]], Any]
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+# (method, path regex, handler, writes): a handler that adds or drops collections holds the store's write lock.
+ROUTES: list[tuple[str, re.Pattern[str], Handler, bool]] = []
 
 
-def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+def route(method: str, pattern: str, exclusive: bool = False) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
-        ROUTES.append((method, regex, fn))
+        ROUTES.append((method, regex, fn, exclusive))
         return fn
 
     return register
@@ -199,87 +126,70 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 @route("GET", "/")
 def root(store: Store, p: dict, body: Any, q: dict) -> Any:
-    return {"title": "qdrant - vector search engine (witnesslog local server)", "version": VERSION}
+    return {"title": "qdrant - vector search engine (witnesslog embedded engine on Qdrant Edge)", "version": VERSION}
 
 
 @route("GET", "/collections")
 def list_collections(store: Store, p: dict, body: Any, q: dict) -> Any:
-    return {"collections": [{"name": c.name} for c in store.client.get_collections().collections]}
+    return {"collections": [{"name": name} for name in store.collections]}
 
 
 @route("GET", "/collections/{name}/exists")
 def collection_exists(store: Store, p: dict, body: Any, q: dict) -> Any:
-    return {"exists": store.client.collection_exists(p["name"])}
+    return {"exists": p["name"] in store.collections}
 
 
-@route("PUT", "/collections/{name}")
+@route("PUT", "/collections/{name}", exclusive=True)
 def create_collection(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    req = parse(models.CreateCollection, body)
-    if store.client.collection_exists(name):
-        raise ApiError(409, f"Wrong input: Collection `{name}` already exists!")
-    store.client.create_collection(
-        name,
-        vectors_config=req.vectors,
-        sparse_vectors_config=req.sparse_vectors,
-    )
-    store.indexes[name] = {}
-    store.save_indexes()
+    store.create(p["name"], parse(models.CreateCollection, body))
     return True
 
 
 @route("GET", "/collections/{name}")
 def get_collection(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
-    info = store.client.get_collection(name).model_dump(mode="json", exclude_none=True)
-    schema = {}
-    for field, field_schema in store.indexes.get(name, {}).items():
-        data_type = field_schema if isinstance(field_schema, str) else field_schema.get("type")
-        has_field = models.Filter(must_not=[models.IsEmptyCondition(is_empty=models.PayloadField(key=field))])
-        entry: dict[str, Any] = {"data_type": data_type, "points": store.client.count(name, count_filter=has_field).count}
-        if not isinstance(field_schema, str):
-            entry["params"] = field_schema
-        schema[field] = entry
-    info["payload_schema"] = schema
-    return info
+    return store.info(p["name"])
 
 
-@route("DELETE", "/collections/{name}")
+@route("DELETE", "/collections/{name}", exclusive=True)
 def delete_collection(store: Store, p: dict, body: Any, q: dict) -> Any:
-    existed = store.client.delete_collection(p["name"])
-    if store.indexes.pop(p["name"], None) is not None:
-        store.save_indexes()
-    return bool(existed)
+    return store.drop(p["name"])
 
 
 @route("PUT", "/collections/{name}/index")
 def create_index(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
+    store.get(p["name"])
     req = parse(models.CreateFieldIndex, body)
     if req.field_schema is None:
         raise ApiError(400, "Bad request: field_schema is required")
     schema = req.field_schema
-    store.indexes.setdefault(name, {})[req.field_name] = (
-        schema.value if isinstance(schema, PayloadSchemaType) else schema.model_dump(mode="json", exclude_none=True)
-    )
-    store.save_indexes()
-    return store.next_operation()
+    # The type of the index; index parameters (on_disk, is_tenant, ...) are not passed on.
+    kind = schema.value if isinstance(schema, PayloadSchemaType) else getattr(schema.type, "value", schema.type)
+    return store.update(p["name"], edge.UpdateOperation.create_field_index(req.field_name, SCHEMA_TYPES[kind]))
 
 
 @route("DELETE", "/collections/{name}/index/{field}")
 def delete_index(store: Store, p: dict, body: Any, q: dict) -> Any:
-    store.require(p["name"])
-    if store.indexes.get(p["name"], {}).pop(p["field"], None) is not None:
-        store.save_indexes()
-    return store.next_operation()
+    return store.update(p["name"], edge.UpdateOperation.delete_field_index(p["field"]))
+
+
+def check_vectors(store: Store, name: str, points: list[Any]) -> None:
+    """Edge applies a point before it finds a wrong vector (it stays, without that
+    vector); the real server refuses the whole request first: so is it here."""
+    config = store.get(name).config["vectors"]
+    sizes = {k: v["size"] for k, v in config.items()} if "size" not in config else {"": config["size"]}
+    for point in points:
+        vector = point.vector if isinstance(point.vector, dict) else {"": point.vector}
+        for key, values in vector.items():
+            if key not in sizes:
+                raise ApiError(400, f"Wrong input: Not existing vector name error: {key}")
+            if isinstance(values, list) and values and not isinstance(values[0], list) and len(values) != sizes[key]:
+                raise ApiError(400, f"Wrong input: Vector dimension error: expected dim: {sizes[key]}, got {len(values)}")
 
 
 @route("PUT", "/collections/{name}/points")
 def upsert(store: Store, p: dict, body: Any, q: dict) -> Any:
     name = p["name"]
-    store.require(name)
+    store.get(name)
     req = parse_points_list(body) or parse(models.PointInsertOperations, body)
     if isinstance(req, models.PointsBatch):
         b = req.batch
@@ -293,23 +203,18 @@ def upsert(store: Store, p: dict, body: Any, q: dict) -> Any:
         ]
     else:
         points = req.points
-    try:
-        store.local.upsert(name, points=points, wait=True)
-    except ValueError as err:
-        raise local_error(err, name) from None
-    return store.next_operation()
+    check_vectors(store, name, points)
+    return store.update(name, edge.UpdateOperation.upsert_points([point_struct(pt) for pt in points]))
 
 
 @route("POST", "/collections/{name}/points/delete")
 def delete_points(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
     selector = parse(models.PointsSelector, body)
-    try:
-        store.client.delete(name, points_selector=selector, wait=True)
-    except ValueError as err:
-        raise local_error(err, name) from None
-    return store.next_operation()
+    if isinstance(selector, models.PointIdsList):
+        op = edge.UpdateOperation.delete_points([point_key(i) for i in selector.points])
+    else:
+        op = edge.UpdateOperation.delete_points_by_filter(to_filter(selector.filter))
+    return store.update(p["name"], op)
 
 
 @route("POST", "/collections/{name}/points/payload")
@@ -323,135 +228,109 @@ def overwrite_payload(store: Store, p: dict, body: Any, q: dict) -> Any:
 
 
 def _payload(store: Store, name: str, body: Any, overwrite: bool) -> Any:
-    store.require(name)
     req = parse(models.SetPayload, body)
-    selector: Any = req.points if req.points is not None else models.FilterSelector(filter=req.filter or models.Filter())
-    (store.client.overwrite_payload if overwrite else store.client.set_payload)(
-        name, payload=req.payload, points=selector, wait=True
-    )
-    return store.next_operation()
+    U = edge.UpdateOperation
+    if req.points is not None:
+        ids = [point_key(i) for i in req.points]
+        op = (U.overwrite_payload if overwrite else U.set_payload)(ids, req.payload, req.key)
+    else:
+        op = (U.overwrite_payload_by_filter if overwrite else U.set_payload_by_filter)(to_filter(req.filter or models.Filter()), req.payload, req.key)
+    return store.update(name, op)
 
 
 def _query(store: Store, name: str, req: Any) -> dict[str, Any]:
-    try:
-        res = store.client.query_points(
-            name,
-            query=req.query,
-            using=req.using,
-            prefetch=req.prefetch,
-            query_filter=req.filter,
-            search_params=req.params,
-            limit=req.limit if req.limit is not None else 10,
-            offset=req.offset,
-            with_payload=req.with_payload if req.with_payload is not None else False,
-            with_vectors=req.with_vector if req.with_vector is not None else False,
-            score_threshold=req.score_threshold,
-        )
-    except ValueError as err:
-        raise local_error(err, name) from None
-    return {"points": [point_json(pt) for pt in res.points]}
+    c = store.get(name)
+    if req.prefetch:
+        raise ApiError(400, "Bad request: prefetch is not supported by the embedded engine")
+    query = req.query.nearest if isinstance(req.query, models.NearestQuery) else req.query
+    filter_ = req.filter
+    if isinstance(query, (str, int)):
+        # A query by point id: the point's own vector, the point itself left out, as the server does.
+        pid = parse_id(query)
+        query = store.vector_of(c, pid, req.using)
+        filter_ = models.Filter(must=[filter_] if filter_ else None, must_not=[models.HasIdCondition(has_id=[pid])])
+    elif query is not None and not isinstance(query, list):
+        raise ApiError(400, f"Bad request: query {type(query).__name__} is not supported by the embedded engine")
+    request = edge.QueryRequest(
+        limit=req.limit if req.limit is not None else 10,
+        offset=req.offset,
+        query=None if query is None else edge.Query.Nearest(np.asarray(query, dtype=np.float32).tolist(), using=req.using),
+        with_payload=with_payload(req.with_payload, False),
+        with_vector=with_vector(req.with_vector),
+        filter=to_filter(filter_),
+        score_threshold=req.score_threshold,
+        params=edge.SearchParams(hnsw_ef=req.params.hnsw_ef, exact=bool(req.params.exact)) if req.params else None,
+    )
+    return {"points": [record_json(pt, scored=True) for pt in run(lambda: c.shard.query(request))]}
 
 
 @route("POST", "/collections/{name}/points/query")
 def query(store: Store, p: dict, body: Any, q: dict) -> Any:
-    store.require(p["name"])
     return _query(store, p["name"], parse(models.QueryRequest, body))
 
 
 @route("POST", "/collections/{name}/points/query/batch")
 def query_batch(store: Store, p: dict, body: Any, q: dict) -> Any:
-    store.require(p["name"])
+    store.get(p["name"])
     req = parse(models.QueryRequestBatch, body)
     return [_query(store, p["name"], r) for r in req.searches]
 
 
 @route("POST", "/collections/{name}/points/scroll")
 def scroll(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
+    c = store.get(p["name"])
     req = parse(models.ScrollRequest, body)
-    try:
-        points, next_offset = store.client.scroll(
-            name,
-            scroll_filter=req.filter,
-            limit=req.limit if req.limit is not None else 10,
-            offset=req.offset,
-            order_by=req.order_by,
-            with_payload=req.with_payload if req.with_payload is not None else True,
-            with_vectors=req.with_vector if req.with_vector is not None else False,
-        )
-    except ValueError as err:
-        raise local_error(err, name) from None
-    return {"points": [point_json(pt) for pt in points], "next_page_offset": next_offset}
+    order_by = None
+    if req.order_by is not None:
+        o = models.OrderBy(key=req.order_by) if isinstance(req.order_by, str) else req.order_by
+        direction = edge.Direction.Desc if o.direction == models.Direction.DESC else edge.Direction.Asc
+        order_by = edge.OrderBy(o.key, direction=direction, start_from=o.start_from)
+    request = edge.ScrollRequest(
+        offset=None if req.offset is None else point_key(req.offset),
+        limit=req.limit if req.limit is not None else 10,
+        filter=to_filter(req.filter),
+        with_payload=with_payload(req.with_payload, True),
+        with_vector=with_vector(req.with_vector),
+        order_by=order_by,
+    )
+    points, next_offset = run(lambda: c.shard.scroll(request))
+    return {"points": [record_json(pt) for pt in points], "next_page_offset": None if next_offset is None else rest_id(next_offset)}
 
 
 @route("POST", "/collections/{name}/points/count")
 def count(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
+    c = store.get(p["name"])
     req = parse(models.CountRequest, body)
-    try:
-        return {"count": store.client.count(name, count_filter=req.filter, exact=True).count}
-    except ValueError as err:
-        raise local_error(err, name) from None
-
-
-FACET_TYPES = {"keyword", "integer", "bool", "uuid"}
+    request = edge.CountRequest(exact=True, filter=to_filter(req.filter))
+    return {"count": run(lambda: c.shard.count(request))}
 
 
 @route("POST", "/collections/{name}/facet")
 def facet(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
+    c = store.get(p["name"])
     req = parse(models.FacetRequest, body)
-    schema = store.indexes.get(name, {}).get(req.key)
-    data_type = schema if isinstance(schema, str) or schema is None else schema.get("type")
-    if data_type not in FACET_TYPES:
-        # The real server refuses to facet on a key without a suitable index.
-        raise ApiError(
-            400,
-            f'Bad request: Index required but not found for "{req.key}" of one of the following types: '
-            "[keyword, integer, bool, uuid]. Help: Create an index for this key or use a different filter.",
-        )
-    try:
-        res = store.client.facet(
-            name, key=req.key, facet_filter=req.filter, limit=req.limit if req.limit is not None else 10, exact=True
-        )
-    except ValueError as err:
-        raise local_error(err, name) from None
+    request = edge.FacetRequest(key=req.key, limit=req.limit if req.limit is not None else 10, exact=bool(req.exact), filter=to_filter(req.filter))
+    res = run(lambda: c.shard.facet(request))
     return {"hits": [{"value": h.value, "count": h.count} for h in res.hits]}
 
 
 @route("POST", "/collections/{name}/points")
 def retrieve(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
+    c = store.get(p["name"])
     req = parse(models.PointRequest, body)
-    try:
-        records = store.client.retrieve(
-            name,
-            ids=req.ids,
-            with_payload=req.with_payload if req.with_payload is not None else True,
-            with_vectors=req.with_vector if req.with_vector is not None else False,
-        )
-    except ValueError as err:
-        raise local_error(err, name) from None
-    return [point_json(r) for r in records]
+    records = run(lambda: c.shard.retrieve([point_key(i) for i in req.ids], with_payload(req.with_payload, True), with_vector(req.with_vector)))
+    return [record_json(r) for r in records]
 
 
 @route("GET", "/collections/{name}/points/{id}")
 def get_point(store: Store, p: dict, body: Any, q: dict) -> Any:
-    name = p["name"]
-    store.require(name)
+    c = store.get(p["name"])
     raw = p["id"]
-    point_id: Any = int(raw) if raw.isdigit() else raw
-    try:
-        records = store.client.retrieve(name, ids=[parse_id(point_id)], with_payload=True, with_vectors=True)
-    except ValueError as err:
-        raise local_error(err, name) from None
+    pid = parse_id(int(raw) if raw.isdigit() else raw)
+    records = run(lambda: c.shard.retrieve([point_key(pid)], True, True))
     if not records:
         raise ApiError(404, f"Not found: No point with id {raw} found")
-    return point_json(records[0])
+    return record_json(records[0])
 
 
 def parse_id(value: Any) -> Any:
@@ -522,10 +401,12 @@ class RequestHandler(BaseHTTPRequestHandler):
                 except orjson.JSONDecodeError as err:
                     raise ApiError(400, f"Format error in JSON body: {err}") from None
             query = dict(part.partition("=")[::2] for part in query_string.split("&") if part)
-            for m, regex, fn in ROUTES:
+            for m, regex, fn, exclusive in ROUTES:
                 match = regex.match(path)
                 if match and m == method:
-                    with self.store.lock:
+                    # Reads and writes to collections run concurrently (Edge orders a
+                    # collection's writes); creating or dropping one waits for them.
+                    with self.store.lock.write() if exclusive else self.store.lock.read():
                         result = fn(self.store, match.groupdict(), body, query)
                     break
             else:
@@ -548,6 +429,12 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
 
+    if os.path.exists(os.path.join(args.data, "collection")) or os.path.exists(os.path.join(args.data, "meta.json")):
+        log.warning(
+            "%s holds collections of the former engine (qdrant-client local mode): they are not migrated "
+            "and not served; re-create them (replay the topic) or delete the folder",
+            os.path.abspath(args.data),
+        )
     RequestHandler.store = Store(args.data)
     RequestHandler.api_key = os.environ.get("QDRANT_API_KEY") or None
     server = ThreadingHTTPServer((args.host, args.port), RequestHandler)
@@ -559,14 +446,14 @@ def main() -> None:
         os.path.abspath(args.data),
         "required" if RequestHandler.api_key else "off",
     )
-    # SIGTERM (the stack's stop) closes the local-mode client cleanly, like Ctrl-C.
+    # SIGTERM (the stack's stop) closes the shards cleanly, like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        RequestHandler.store.client.close()
+        RequestHandler.store.close()
 
 
 if __name__ == "__main__":
