@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Ledger } from '../reliability/ledger.js';
-import { steadyLoad, type Load } from '../reliability/support/load.js';
+import { steadyLoad, type Load, type NamedProducer } from '../reliability/support/load.js';
 import { waitUntil, type Names } from '../reliability/support/pipeline.js';
 import { clusterPipeline, type ClusterConsumer, type ClusterPipeline } from './support/cluster-pipeline.js';
 
@@ -30,6 +30,7 @@ interface Scenario {
   ledger: Ledger;
   names: Names;
   consumers: ClusterConsumer[];
+  producers: NamedProducer[];
   load: Load;
 }
 
@@ -43,7 +44,7 @@ async function startScenario(prefix: string): Promise<Scenario> {
   const producers = [cluster.producer(names), cluster.producer(names)];
   const load = steadyLoad(ledger, producers, RATE);
   await waitUntil('both instances to write', async () => (await Promise.all(consumers.map((c) => c.metric('witness_entries_upserted_total')))).every((n) => n > 0), 120_000);
-  return { ledger, names, consumers, load };
+  return { ledger, names, consumers, producers, load };
 }
 
 async function upserted(consumers: ClusterConsumer[]): Promise<number> {
@@ -61,10 +62,11 @@ async function timeToFlow(consumers: ClusterConsumer[], from: number): Promise<n
 async function finish(t: TestContext, s: Scenario): Promise<void> {
   await sleep(1_000);
   await s.load.stop();
+  await Promise.all(s.producers.map((p) => p.producer.flush()));
   const drainFrom = performance.now();
   await cluster.waitDrained(s.names);
   t.diagnostic(`lag 0 ${seconds(performance.now() - drainFrom)} after the load stopped`);
-  const tally = await cluster.verify(s.ledger, s.names, (line) => t.diagnostic(line));
+  const tally = await cluster.verify(s.ledger, s.names, s.producers, (line) => t.diagnostic(line));
   assert.equal(tally.missing, 0);
   assert.equal(tally.duplicatedPoints, 0);
   assert.equal(await cluster.lag(s.names), 0);

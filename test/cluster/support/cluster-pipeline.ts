@@ -15,6 +15,7 @@ import { uniqueName } from '../../support/env.js';
 import { httpGet, sample } from '../../support/http.js';
 import { freePort } from '../../support/net.js';
 import { DIM, type Ledger, type Tally } from '../../reliability/ledger.js';
+import type { NamedProducer } from '../../reliability/support/load.js';
 import { producerReport, waitUntil, type Names } from '../../reliability/support/pipeline.js';
 
 export interface ClusterConsumer {
@@ -38,7 +39,8 @@ export interface ClusterPipeline {
   waitDrained(names: Names, timeoutMs?: number): Promise<void>;
   /** Every node of the cluster up and every partition's replicas in sync again. */
   waitHealthy(names: Names, timeoutMs?: number): Promise<void>;
-  verify(ledger: Ledger, names: Names, print: (line: string) => void): Promise<Tally>;
+  /** The ledger's verification, with the producers of this scenario. */
+  verify(ledger: Ledger, names: Names, producers: NamedProducer[], print: (line: string) => void): Promise<Tally>;
   cleanup(): Promise<void>;
 }
 
@@ -139,8 +141,8 @@ export async function clusterPipeline(): Promise<ClusterPipeline> {
         return topics.length === 1 && topics[0]!.partitions.every((p) => p.isr.length === p.replicas.length);
       }, timeoutMs, 500);
     },
-    async verify(ledger, names, print) {
-      const reports = await Promise.all(producers.map((p) => producerReport(p.name, p.producer, p.registry)));
+    async verify(ledger, names, used, print) {
+      const reports = await Promise.all(producers.filter((p) => used.some((u) => u.producer === p.producer)).map((p) => producerReport(p.name, p.producer, p.registry)));
       return ledger.verify({ qdrant, collection: names.collection, kafka: { brokers }, dlqTopic: names.dlqTopic, producers: reports, print });
     },
     async cleanup() {
