@@ -221,7 +221,8 @@ async function start(): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'status', ...args] = argv;
-  if (args.includes('--cluster')) process.env.WITNESS_CLUSTER = '1';
+  // `bench scale` measures consumer instances against the cluster: it runs in the cluster profile.
+  if (args.includes('--cluster') || (command === 'bench' && args.includes('scale'))) process.env.WITNESS_CLUSTER = '1';
   const rest = args.filter((a) => a !== '--cluster');
   const cfg = stackConfig();
   switch (command) {
