@@ -44,6 +44,8 @@ async function startScenario(prefix: string): Promise<Scenario> {
   const producers = [cluster.producer(names), cluster.producer(names)];
   const load = steadyLoad(ledger, producers, RATE);
   await waitUntil('both instances to write', async () => (await Promise.all(consumers.map((c) => c.metric('witness_entries_upserted_total')))).every((n) => n > 0), 120_000);
+  // A few seconds of steady flow before the failure.
+  await waitUntil('the stream to be steady', async () => (await upserted(consumers)) >= 3 * RATE, 120_000);
   return { ledger, names, consumers, producers, load };
 }
 
@@ -152,9 +154,12 @@ describe('the pipeline on a Kafka and a Qdrant cluster', { timeout: 900_000 }, (
       const [written, buffered] = await Promise.all([victim.metric('witness_entries_upserted_total'), victim.metric('witness_buffered_entries')]);
       return written > before && buffered > 0;
     }, 120_000, 20);
+    const rebalances = await survivor.metric('witness_rebalances_total');
     const killedAt = performance.now();
     await victim.service.kill();
-    t.diagnostic(`stream flowing again through the survivor ${seconds(await timeToFlow([survivor], killedAt))} after the consumer's SIGKILL`);
+    // The victim's partitions wait for its session to expire (6 s), then the survivor takes them.
+    await waitUntil('the survivor to take over the partitions', async () => (await survivor.metric('witness_rebalances_total')) > rebalances, 120_000);
+    t.diagnostic(`the survivor took over ${seconds(performance.now() - killedAt)} after the consumer's SIGKILL`);
     await node.start();
     await cluster.waitHealthy(s.names);
     t.diagnostic(`${node.name} back and in sync ${seconds(performance.now() - killedAt)} after the consumer's SIGKILL`);
