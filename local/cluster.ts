@@ -25,6 +25,7 @@ import {
   type StackConfig,
   type Toolchain,
 } from './services.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from './process.js';
 
 export const CLUSTER_SIZE = 3;
@@ -190,7 +191,23 @@ function qdrantPeer(cc: ClusterConfig, i: number): Service {
   };
   const ready = async () => (await httpOk(`${url}/readyz`)) && (await peerCount(url)) === CLUSTER_SIZE;
   const s = service(name, url, spec, ready, prepare);
-  return { ...s, note: `Qdrant peer, p2p :${node.qdrantP2p}, gRPC :${node.qdrantGrpc}` };
+  return { ...s, note: `Qdrant peer, p2p :${node.qdrantP2p}, gRPC :${node.qdrantGrpc}`, start: () => startRetryingAddrInUse(s) };
+}
+
+/**
+ * A peer restarted soon after it stopped can find its gRPC or p2p port still held by
+ * the connections it closed (TIME_WAIT, up to a minute; the server does not set
+ * SO_REUSEADDR there) and exits with AddrInUse: it is started again until the port is free.
+ */
+async function startRetryingAddrInUse(s: Service, attempts = 16): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await s.start();
+    } catch (err) {
+      if (attempt >= attempts || !/AddrInUse|Address already in use/.test((err as Error).message)) throw err;
+      await sleep(5_000);
+    }
+  }
 }
 
 /** How many peers this peer's consensus knows, with a leader elected (0 when it has none). */
