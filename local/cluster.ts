@@ -9,7 +9,7 @@
 //                                its controller on base + 2i + 1
 //   WITNESS_CLUSTER_QDRANT_PORT (default QDRANT_PORT + 10): peer i serves HTTP on base + 3i,
 //                                gRPC on base + 3i + 1, peer-to-peer on base + 3i + 2
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessSpec } from './process.js';
 import { qdrantEngine, serverEnv } from './qdrant-engine.js';
@@ -201,10 +201,13 @@ function qdrantPeer(cc: ClusterConfig, i: number): Service {
  */
 async function startRetryingAddrInUse(s: Service, attempts = 16): Promise<void> {
   for (let attempt = 1; ; attempt++) {
+    const logStart = existsSync(s.spec.logFile) ? statSync(s.spec.logFile).size : 0;
     try {
       return await s.start();
     } catch (err) {
-      if (attempt >= attempts || !/AddrInUse|Address already in use/.test((err as Error).message)) throw err;
+      // What this attempt logged (the error quotes only the last lines, a backtrace).
+      const logged = existsSync(s.spec.logFile) ? readFileSync(s.spec.logFile).subarray(logStart).toString() : '';
+      if (attempt >= attempts || !/AddrInUse|Address already in use/.test(logged)) throw err;
       await sleep(5_000);
     }
   }
