@@ -74,8 +74,7 @@ async function finish(t: TestContext, s: Scenario): Promise<void> {
   assert.equal(await cluster.lag(s.names), 0);
   await Promise.all(s.consumers.map((c) => c.service.stop({ signal: 'SIGTERM', graceMs: 30_000 })));
   // The cluster's data outlives the run: what a scenario made goes, or every restart reloads it.
-  await cluster.qdrant.deleteCollection(s.names.collection);
-  await (await cluster.admin()).deleteTopics({ topics: [s.names.topic, s.names.dlqTopic] });
+  await cluster.drop(s.names);
 }
 
 describe('the pipeline on a Kafka and a Qdrant cluster', { timeout: 900_000 }, () => {

@@ -39,6 +39,8 @@ export interface ClusterPipeline {
   waitDrained(names: Names, timeoutMs?: number): Promise<void>;
   /** Every node of the cluster up and every partition's replicas in sync again. */
   waitHealthy(names: Names, timeoutMs?: number): Promise<void>;
+  /** Deletes a scenario's collection and topics (the cluster's data outlives the run). */
+  drop(names: Names): Promise<void>;
   /** The ledger's verification, with the producers of this scenario. */
   verify(ledger: Ledger, names: Names, producers: NamedProducer[], print: (line: string) => void): Promise<Tally>;
   cleanup(): Promise<void>;
@@ -94,11 +96,12 @@ export async function clusterPipeline(): Promise<ClusterPipeline> {
         { topic: names.topic, numPartitions: partitions },
         { topic: names.dlqTopic, numPartitions: 1 },
       ];
-      await a.createTopics({ topics, waitForLeaders: true });
+      // Leaders awaited here, tolerating the metadata errors of a topic just created, not by kafkajs.
+      await a.createTopics({ topics });
       await waitUntil(`leaders of ${names.topic}`, async () => {
-        const { topics: meta } = await a.fetchTopicMetadata({ topics: topics.map((x) => x.topic) });
-        return meta.every((m, i) => m.partitions.length === topics[i]!.numPartitions && m.partitions.every((p) => p.leader >= 0));
-      }, 30_000);
+        const { topics: meta } = await a.fetchTopicMetadata({ topics: topics.map((x) => x.topic) }).catch(() => ({ topics: [] }));
+        return meta.length === topics.length && meta.every((m, i) => m.partitions.length === topics[i]!.numPartitions && m.partitions.every((p) => p.leader >= 0));
+      }, 60_000);
     },
     async consumer(names, env = {}) {
       const port = await freePort();
@@ -140,6 +143,17 @@ export async function clusterPipeline(): Promise<ClusterPipeline> {
         const { topics } = await (await admin()).fetchTopicMetadata({ topics: [names.topic] }).catch(() => ({ topics: [] }));
         return topics.length === 1 && topics[0]!.partitions.every((p) => p.isr.length === p.replicas.length);
       }, timeoutMs, 500);
+    },
+    async drop(names) {
+      await qdrant.deleteCollection(names.collection);
+      // A client of its own: kafkajs's admin would go on asking for the deleted topics' metadata.
+      const a = kafka.admin();
+      await a.connect();
+      try {
+        await a.deleteTopics({ topics: [names.topic, names.dlqTopic] });
+      } finally {
+        await a.disconnect();
+      }
     },
     async verify(ledger, names, used, print) {
       const reports = await Promise.all(producers.filter((p) => used.some((u) => u.producer === p.producer)).map((p) => producerReport(p.name, p.producer, p.registry)));
