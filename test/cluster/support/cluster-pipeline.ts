@@ -146,9 +146,10 @@ export async function clusterPipeline(): Promise<ClusterPipeline> {
     },
     async drop(names) {
       await qdrant.deleteCollection(names.collection);
-      // A client of its own: kafkajs's admin would go on asking for the deleted topics' metadata.
-      const a = kafka.admin();
-      await a.connect();
+      // kafkajs's admin goes on asking for the metadata of every topic it has seen, deleted
+      // ones too (and fails): the next scenario gets a new one.
+      const a = await admin();
+      adminPromise = undefined;
       try {
         await a.deleteTopics({ topics: [names.topic, names.dlqTopic] });
       } finally {
