@@ -96,8 +96,9 @@ export async function clusterPipeline(): Promise<ClusterPipeline> {
         { topic: names.topic, numPartitions: partitions },
         { topic: names.dlqTopic, numPartitions: 1 },
       ];
-      // Leaders awaited here, tolerating the metadata errors of a topic just created, not by kafkajs.
-      await a.createTopics({ topics });
+      // Leaders awaited here, not by kafkajs (its wait asks the controller broker, whose metadata
+      // may not know the new topic yet: UNKNOWN_TOPIC_OR_PARTITION), tolerating that error.
+      await a.createTopics({ topics, waitForLeaders: false });
       await waitUntil(`leaders of ${names.topic}`, async () => {
         const { topics: meta } = await a.fetchTopicMetadata({ topics: topics.map((x) => x.topic) }).catch(() => ({ topics: [] }));
         return meta.length === topics.length && meta.every((m, i) => m.partitions.length === topics[i]!.numPartitions && m.partitions.every((p) => p.leader >= 0));
