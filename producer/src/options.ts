@@ -4,7 +4,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { SASLOptions } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { WitnessEntry, WitnessEntryInput } from '@witnesslog/schemas';
+import { TOPIC_NAME_PATTERN, type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
 import { InvalidOptionError } from './errors.js';
 import { optionsFromEnv, type WitnessEnv } from './env.js';
 
@@ -152,8 +152,6 @@ const known = new Set<string>([
   ...Object.keys(producerDefaults),
 ]);
 
-// Kafka's own rule for topic names.
-const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER = /^[^\s:]+:\d{1,5}$/;
 const LOG_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -181,7 +179,7 @@ export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
   });
 
   const topic = options.topic ?? producerDefaults.topic;
-  if (typeof topic !== 'string' || !TOPIC.test(topic) || topic === '.' || topic === '..') {
+  if (typeof topic !== 'string' || !TOPIC_NAME_PATTERN.test(topic) || topic === '.' || topic === '..') {
     throw new InvalidOptionError('topic', topic, 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-]');
   }
   const clientId = options.clientId ?? producerDefaults.clientId;

@@ -14,7 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import type { Producer as KafkaProducer } from 'kafkajs';
-import { createBackoff, type Backoff } from './backoff.js';
+import { createBackoff, type Backoff } from '@witnesslog/schemas';
 import { FlushTimeoutError, ProducerClosedError, SendFailedError } from './errors.js';
 import { rateLimiter, type Log } from './log.js';
 import type { ProducerMetrics } from './metrics.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { createBackoff } from '../src/backoff.js';
+import { createBackoff } from '@witnesslog/schemas';
 import { MessageQueue, QueuedMessage } from '../src/queue.js';
 import { classifySendError } from '../src/send-errors.js';
 
