@@ -9,17 +9,16 @@
 // pending, and resending the same messages lets the idempotent producer (same
 // producer id and sequence numbers) turn a send that did reach the broker into a
 // no-op instead of a duplicate. Only non-retriable errors drop a batch (see
-// send-errors.ts). Entries behind it wait; the bound on the queue, not a deadline,
+// classifySendError in kafka.ts). Entries behind it wait; the bound on the queue, not a deadline,
 // is what limits memory, and what does not fit is counted as queue_full.
 import { performance } from 'node:perf_hooks';
 import { createBackoff, type Backoff } from '@witnesslog/schemas';
 import { FlushTimeoutError, ProducerClosedError, SendFailedError } from './errors.js';
-import { createKafka, type BatchProducer, type KafkaClient } from './kafka.js';
+import { classifySendError, createKafka, type BatchProducer, type KafkaClient } from './kafka.js';
 import { rateLimiter, type Log } from './log.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { MessageQueue, QueuedMessage } from './queue.js';
-import { classifySendError } from './send-errors.js';
 import type { Counts } from './counts.js';
 
 const DISCONNECT_TIMEOUT_MS = 5_000;
