@@ -8,16 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerService, loadToolchain, stackConfig, type Service } from '../../local/services.js';
-import { brokers as stackBrokers, qdrantUrl as stackQdrantUrl } from './env.js';
+import { brokers as stackBrokers, consumerEnv, qdrantUrl as stackQdrantUrl, type ConsumerNames } from './env.js';
 import { httpGet, sample } from './http.js';
 import { freePort } from './net.js';
-
-export interface ConsumerNames {
-  topic: string;
-  dlqTopic: string;
-  groupId: string;
-  collection: string;
-}
 
 export interface ConsumerProcessOptions {
   /** Default: the local stack's broker. */
@@ -48,12 +41,7 @@ export async function consumerProcess(names: ConsumerNames, { brokers = stackBro
   const runDir = mkdtempSync(join(tmpdir(), 'witness-consumer-'));
   const cfg = stackConfig({ ...process.env, METRICS_PORT: String(port), WITNESSLOG_RUN_DIR: runDir });
   const service = consumerService(cfg, loadToolchain(), {
-    KAFKA_BROKERS: brokers.join(','),
-    QDRANT_URL: qdrantUrl,
-    WITNESS_TOPIC: names.topic,
-    WITNESS_DLQ_TOPIC: names.dlqTopic,
-    WITNESS_GROUP_ID: names.groupId,
-    WITNESS_COLLECTION: names.collection,
+    ...consumerEnv(names, { brokers, qdrant: qdrantUrl }),
     WITNESS_EMBEDDING_DIM: String(dim),
     WITNESS_BATCH_MAX_WAIT_MS: '100',
     LOG_LEVEL: 'info',
