@@ -27,7 +27,8 @@ import {
   testNames,
   waitFor,
 } from './support.js';
-import { httpGet, sample } from '../../test/support/http.js';
+import { httpGet } from '../../test/support/http.js';
+import { sample } from '../../test/support/metrics.js';
 import { consumerProcess as consumerProcessFor, runInForeground } from '../../test/support/consumer-process.js';
 
 const DIM = 8;

@@ -10,7 +10,7 @@ import { createWitnessProducer } from '@witnesslog/producer';
 import { crc32c } from '../src/crc32c.js';
 import { kafkajsCrc32c } from '../src/kafka.js';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { deleteTopics } from './support/kafka.js';
 
 test('with fastCrc32c, kafkajs computes batch checksums with it, says so, and the broker accepts them', { timeout: 120_000 }, async (t) => {

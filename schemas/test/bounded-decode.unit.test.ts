@@ -20,7 +20,7 @@ import {
   TruncatedMessageError,
   type WitnessEntry,
 } from '../src/index.js';
-import { fullEntry, minimalEntry } from './fixtures/entries.js';
+import { fullEntry, minimalEntry } from '../../test/support/entries.js';
 import { arrayBomb, BOMB_MESSAGE_BYTES, INVALID_UTF8, invalidUtf8Message, rawBody, STRING_FIELDS, varint, type BombField } from './fixtures/hostile.js';
 
 const BOMB_FIELDS: ReadonlyArray<[BombField, string]> = [

@@ -17,7 +17,7 @@ import {
   type WitnessCodec,
   type WitnessEntry,
 } from '../src/index.js';
-import { fullEntry, minimalEntry } from './fixtures/entries.js';
+import { fullEntry, minimalEntry } from '../../test/support/entries.js';
 import { varint } from './fixtures/hostile.js';
 
 const SEED = envInt('WITNESS_FUZZ_SEED', 0x13d0f022);

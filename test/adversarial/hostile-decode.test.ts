@@ -27,7 +27,8 @@ import {
   type RawMessage,
 } from '../../consumer/test/support.js';
 import { arrayBomb, INVALID_UTF8, invalidUtf8Message, STRING_FIELDS, type BombField } from '../../schemas/test/fixtures/hostile.js';
-import { httpGet, sample } from '../support/http.js';
+import { httpGet } from '../support/http.js';
+import { sample } from '../support/metrics.js';
 import { messageCount, readMessages } from '../support/topic.js';
 
 /** The messages carry 768-dim embeddings, the production default. */

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerService, loadToolchain, stackConfig, type Service } from '../../local/services.js';
 import { brokers as stackBrokers, consumerEnv, qdrantUrl as stackQdrantUrl, type ConsumerNames } from './env.js';
-import { httpGet, sample } from './http.js';
+import { httpGet } from './http.js';
+import { sample } from './metrics.js';
 import { freePort } from './net.js';
 
 export interface ConsumerProcessOptions {

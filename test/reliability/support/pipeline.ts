@@ -13,7 +13,7 @@ import { loadToolchain, qdrantService, stackConfig, type Service } from '../../.
 import { consumerProcess } from '../../support/consumer-process.js';
 import { startOwnBroker, type OwnBroker, type OwnBrokerOptions } from '../../support/broker.js';
 import { uniqueName } from '../../support/env.js';
-import { sample } from '../../support/http.js';
+import { sample } from '../../support/metrics.js';
 import { freePort } from '../../support/net.js';
 import { DIM, type Ledger, type ProducerReport, type Tally } from '../ledger.js';
 import type { KafkaAccess } from '../../support/topic.js';
