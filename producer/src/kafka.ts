@@ -48,8 +48,8 @@ export function createKafka(options: ResolvedOptions, log: Log): KafkaClient {
     brokers: [...options.brokers],
     clientId: options.clientId,
     ssl: options.ssl,
-    // Our SaslOptions is the shape kafkajs takes for its password mechanisms; anything
-    // else a JavaScript caller gives (aws, oauthbearer) goes through unchanged, as before.
+    // Our ProducerSaslOptions has the shapes kafkajs takes (password mechanisms, aws,
+    // oauthbearer); only this file knows they are kafkajs's.
     sasl: options.sasl as kafkajs.SASLOptions | undefined,
     requestTimeout: options.requestTimeoutMs,
     enforceRequestTimeout: true,

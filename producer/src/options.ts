@@ -3,7 +3,7 @@
 // bug, and failing at boot with the option's name beats dropping entries at 3 a.m.
 import type { ConnectionOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
-import { TOPIC_NAME_PATTERN, type SaslOptions, type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
+import { TOPIC_NAME_PATTERN, type ProducerSaslOptions, type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
 import { InvalidOptionError } from './errors.js';
 import { optionsFromEnv, type WitnessEnv } from './env.js';
 
@@ -35,7 +35,7 @@ export interface WitnessProducerOptions {
   /** TLS to the brokers: true, or Node's TLS options (`ca`, `cert`, `key`…); handed to the Kafka client as they are. */
   ssl?: boolean | ConnectionOptions;
   /** SASL credentials (plain, scram-sha-256, scram-sha-512); the password is never logged. */
-  sasl?: SaslOptions;
+  sasl?: ProducerSaslOptions;
   /** Length of query_embedding and response_embedding; default 768. */
   embeddingDim?: number;
   /** Entries held (queued or in flight) before record() drops with reason queue_full; default 10,000. */
@@ -95,7 +95,7 @@ export interface ResolvedOptions {
   readonly topic: string;
   readonly clientId: string;
   readonly ssl: boolean | ConnectionOptions | undefined;
-  readonly sasl: SaslOptions | undefined;
+  readonly sasl: ProducerSaslOptions | undefined;
   readonly embeddingDim: number;
   readonly maxQueueDepth: number;
   readonly maxQueueBytes: number;

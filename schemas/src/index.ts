@@ -57,4 +57,4 @@ export type { SchemaVersion } from './versions.js';
 export type { WitnessErrorCode, WitnessErrorOptions, DecodeErrorCode } from './errors.js';
 export type { Retry, RetryPolicy, RetryCallOptions, Backoff } from './retry.js';
 export type { ClientLogEntry, LevelLogger } from './client-log.js';
-export type { SaslMechanism, SaslOptions } from './kafka-auth.js';
+export type { SaslMechanism, SaslOptions, AwsSaslOptions, OauthBearerSaslOptions, ProducerSaslOptions } from './kafka-auth.js';

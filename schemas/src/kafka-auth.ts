@@ -13,3 +13,21 @@ export interface SaslOptions {
   readonly username: string;
   readonly password: string;
 }
+
+/** AWS IAM authentication (MSK), for a host that configures the producer in code. */
+export interface AwsSaslOptions {
+  readonly mechanism: 'aws';
+  readonly authorizationIdentity: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** OAUTHBEARER: the host supplies tokens; the provider is called whenever one is needed. */
+export interface OauthBearerSaslOptions {
+  readonly mechanism: 'oauthbearer';
+  readonly oauthBearerProvider: () => Promise<{ value: string }>;
+}
+
+/** Every SASL form the producer takes in code; the environment only carries the password mechanisms. */
+export type ProducerSaslOptions = SaslOptions | AwsSaslOptions | OauthBearerSaslOptions;
