@@ -74,7 +74,8 @@ def test_stats_have_the_typescript_keys_and_invariants(topic):
     assert set(stats) == typescript_stats_keys()
     assert set(stats["dropped"]) == set(TABLE["dropReasons"]) == set(DROP_REASONS)
     assert stats["total"] == stats["delivered"] + stats["dropped"]["send_failed"] + stats["pending"]
-    assert stats["attempted"] == stats["total"] + stats["dropped"]["invalid"] + stats["dropped"]["queue_full"] + stats["dropped"]["closed"] == 2
+    assert stats["attempted"] == stats["total"] + stats["dropped"]["invalid"] + stats["dropped"]["queue_full"] + stats["dropped"]["closed"] + stats["dropped"]["sampled_out"] + stats["dropped"]["redact_failed"] == 2
+    assert stats["sample_rate"] == 1.0 and stats["fast_crc32c"] is False
     assert producer.stats()["running"] is False
 
 
@@ -156,7 +157,12 @@ def test_metrics_follow_the_shared_table_and_agree_with_stats(topic):
                 assert set(s.labels) - {"le"} == set(row["labels"]), row["name"]
         assert PRODUCER_METRIC_NAMES == {row["key"]: row["name"] for row in TABLE["metrics"]}
         assert sample(registry, "witness_producer_entries_recorded_total") == stats["total"] == 2
-        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="error") == 1
+        # full_entry() is model_used "large"; `other` is left out while it is zero, as in TS.
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="error", model="large") == 1
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="success", model="large") == 1
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="success", model="tiny") == 0
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="success", model="other") is None
+        assert set(TABLE["models"]) == {"tiny", "small", "medium", "large", "other"}
         assert sample(registry, "witness_producer_entries_delivered_total") == 2
         for reason in TABLE["dropReasons"]:
             assert sample(registry, "witness_producer_entries_dropped_total", reason=reason) == stats["dropped"][reason]
