@@ -53,7 +53,7 @@ test('every metric carries exactly the labels of the table; `model` takes the ta
       }
     }
     const witnessed = metrics.find((m) => m.name === 'witness_producer_witnessed_requests_total')!.values as Array<{ labels: Record<string, string>; value: number }>;
-    for (const v of witnessed) assert.ok(table.models.includes(v.labels.model), v.labels.model);
+    for (const v of witnessed) assert.ok(table.models.includes(String(v.labels.model)), String(v.labels.model));
     assert.equal(witnessed.find((v) => v.labels.model === 'small' && v.labels.outcome === 'error')?.value, 1);
     assert.equal(witnessed.find((v) => v.labels.model === 'large' && v.labels.outcome === 'success')?.value, 1);
   } finally {

@@ -92,7 +92,7 @@ class WitnessProducer:
                 self._queue_full()
                 return False
             entry = self._snapshot(entry, sampled=True)
-            if entry is None:
+            if entry is _DROPPED:
                 return False
             message = self._encode(entry)
             if message is None:
@@ -253,7 +253,7 @@ class WitnessProducer:
 
     def _snapshot(self, entry: Any, sampled: bool, raise_refused: bool = False) -> Any:
         """Read the entry once into a plain dict, then sample (record() only) and redact
-        that copy; None (counted) when it is dropped. A hostile mapping cannot change
+        that copy; _DROPPED (counted) when it is dropped. A hostile mapping cannot change
         between validation and encoding: only the copy is read from here on."""
         try:
             copy = _read_once(entry)
@@ -263,14 +263,14 @@ class WitnessProducer:
                 self._log.warning("invalid witness entry dropped: reading it raised %s (dropped_invalid=%d)", type(err).__name__, self._dropped["invalid"])
             if raise_refused:
                 raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
-            return None
+            return _DROPPED
         if copy is None:
             return entry  # not a mapping: the validator names it
         rate = self.options.sample_rate
         # An entry with an error is always kept: failures are what the log is searched for.
         if sampled and rate < 1 and copy.get("error") is None and random.random() >= rate:
             self._count_drop("sampled_out")
-            return None
+            return _DROPPED
         redact = self.options.redact
         if redact is not None:
             try:
@@ -284,7 +284,7 @@ class WitnessProducer:
                     self._log.warning("the redact hook threw %s; witness entry dropped (redact_failed=%d)", type(err).__name__, self._dropped["redact_failed"])
                 if raise_refused:
                     raise RedactFailedError(err) from err
-                return None
+                return _DROPPED
         return copy
 
     def _encode(self, entry: Any, raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
@@ -429,6 +429,9 @@ class WitnessProducer:
                 self._log.error("delivery thread: %r", err)
         with self._cond:
             self._cond.notify_all()
+
+
+_DROPPED = object()  # _snapshot's answer for an entry it dropped (None is an entry the validator names)
 
 
 def _read_once(entry: Any) -> Optional[dict[str, Any]]:
