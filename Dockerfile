@@ -13,7 +13,7 @@ RUN npm ci --no-audit --no-fund
 COPY schemas schemas
 COPY producer producer
 COPY consumer consumer
-RUN npx tsc -b schemas producer consumer && npm prune --omit=dev --no-audit --no-fund
+RUN npx tsc -b schemas producer producer/demo consumer && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:22.21.1-bookworm-slim
 ENV NODE_ENV=production \
@@ -26,6 +26,8 @@ COPY --from=build /app/schemas/package.json /app/schemas/*.avsc schemas/
 COPY --from=build /app/schemas/dist schemas/dist
 COPY --from=build /app/producer/package.json producer/
 COPY --from=build /app/producer/dist producer/dist
+# The demo profile's load generator (docker-compose.yml, demo-load), not part of the SDK.
+COPY --from=build /app/producer/demo/dist producer/demo/dist
 COPY --from=build /app/consumer/package.json consumer/
 COPY --from=build /app/consumer/dist consumer/dist
 USER node

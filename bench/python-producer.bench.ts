@@ -24,16 +24,18 @@ const out = execFileSync(tools.sdkPython, [join(repoRoot, 'producer/python/bench
   stdio: ['ignore', 'pipe', 'inherit'],
   timeout: 900_000,
 });
-const result = JSON.parse(out.trim().split('\n').at(-1)!) as { ours: Figures; naive: Figures; python: string };
-const { ours, naive } = result;
+const result = JSON.parse(out.trim().split('\n').at(-1)!) as { ours: Figures; shaped: Omit<Figures, 'rate'>; naive: Figures; python: string };
+const { ours, shaped, naive } = result;
 const label = 'produce(json.dumps(entry)); flush() per request';
 
 process.stdout.write(
   `Python ${result.python} SDK, 768-dim numpy embeddings (median of ${ours.median.length} runs):\n` +
     `  record() per call: median ${fmt(measured(ours.median).median)} µs, p99 ${fmt(measured(ours.p99).median)} µs` +
     ` (naive: ${fmt(measured(naive.median).median)} µs, ${fmt(measured(naive.p99).median)} µs)\n` +
+    `  record() with sample_rate 0.1 and a redact hook: median ${fmt(measured(shaped.median).median)} µs, p99 ${fmt(measured(shaped.p99).median)} µs\n` +
     `  entries/s from one process: ${int(measured(ours.rate).median)} (naive: ${int(measured(naive.rate).median)})\n`,
 );
 report({ figure: 'Python record() per call, median, numpy embeddings', unit: 'µs', better: 'lower', ours: measured(ours.median), baseline: { label, ...measured(naive.median) } });
 report({ figure: 'Python record() per call, p99, numpy embeddings', unit: 'µs', better: 'lower', ours: measured(ours.p99), baseline: { label, ...measured(naive.p99) } });
+report({ figure: 'Python record() per call, median, sample_rate 0.1 + redact hook', unit: 'µs', better: 'lower', ours: measured(shaped.median), baseline: { label, ...measured(naive.median) } });
 report({ figure: 'Python producer entries/s, one process', unit: 'entries/s', better: 'higher', ours: measured(ours.rate), baseline: { label, ...measured(naive.rate) } });

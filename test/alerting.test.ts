@@ -106,11 +106,11 @@ describe('the page and the pipeline-down alert fire through a real Alertmanager 
     }
   };
 
-  /** A serving node: producer/src/demo-load.ts records through the SDK and serves its /metrics. */
+  /** A serving node: producer/demo/demo-load.ts records through the SDK and serves its /metrics. */
   const servingNode = (name: string, port: number, errorRate: number): ProcessSpec => ({
     name,
     command: process.execPath,
-    args: ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'producer/src/demo-load.ts')],
+    args: ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'producer/demo/demo-load.ts')],
     cwd: repoRoot,
     env: {
       ...process.env,

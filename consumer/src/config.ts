@@ -3,23 +3,17 @@
 // each naming the variable, the value it had and what was expected, so a bad
 // deployment fails in its first second with a message an operator can act on.
 import { readFileSync } from 'node:fs';
-import { TOPIC_NAME_PATTERN, deepFreeze } from '@witnesslog/schemas';
+import { TOPIC_NAME_PATTERN, deepFreeze, saslMechanisms as SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from '@witnesslog/schemas';
 import { ConfigError } from './errors.js';
 import { parseCollectionOptions, type CollectionOptions } from './collection-options.js';
 
-export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+// The SASL types are the core's, shared with the producer's `sasl` option.
+export type { SaslMechanism, SaslOptions };
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** TLS to the brokers: `ca` (PEM) when KAFKA_SSL_CA_FILE is set, the system's CAs otherwise. */
 export interface SslOptions {
   readonly ca?: string;
-}
-
-/** SASL credentials for the brokers. */
-export interface SaslOptions {
-  readonly mechanism: SaslMechanism;
-  readonly username: string;
-  readonly password: string;
 }
 
 export interface ConsumerConfig {
@@ -91,7 +85,6 @@ export type ConfigEnv = Partial<Record<string, string | undefined>>;
 
 const SECRET_VARIABLES: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'QDRANT_API_KEY']);
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const SASL_MECHANISMS: readonly SaslMechanism[] = ['plain', 'scram-sha-256', 'scram-sha-512'];
 // Kafka's own rule for topic names.
 const TOPIC_NAME = TOPIC_NAME_PATTERN;
 

@@ -6,7 +6,9 @@
 //
 // The kafkajs client is built from the configuration: TLS, SASL, and kafkajs's
 // log lines routed into our pino logger (component "kafkajs") instead of its own
-// console output, at the level the service runs at.
+// console output, at the level the service runs at, in the one shape the core's
+// clientLogSink gives them in both packages.
+import { clientLogSink } from '@witnesslog/schemas';
 import kafkajs, { type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConsumerConfig, LogLevel } from './config.js';
@@ -160,17 +162,7 @@ function createKafkajs(config: ConsumerConfig, logger: Logger): kafkajs.Kafka {
     clientId,
     brokers: [...brokers],
     logLevel: kafkaLogLevel(config.logLevel),
-    logCreator:
-      () =>
-      ({ namespace, level, log: entry }) => {
-        // kafkajs puts its own timestamp and logger name in every entry; pino has both.
-        const { message, timestamp: _timestamp, logger: _logger, ...context } = entry as { message: string; [key: string]: unknown };
-        const fields = { namespace, ...context };
-        if (level === KafkaLogLevel.ERROR) log.error(fields, message);
-        else if (level === KafkaLogLevel.WARN) log.warn(fields, message);
-        else if (level === KafkaLogLevel.INFO) log.info(fields, message);
-        else log.debug(fields, message);
-      },
+    logCreator: () => clientLogSink(log),
   };
   if (ssl !== false) options.ssl = ssl.ca === undefined ? true : { ca: [ssl.ca] };
   if (sasl) options.sasl = { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;

@@ -2,16 +2,14 @@
 // with SIGKILL mid-batch, SIGTERM, bad configuration, a wrong collection. The
 // service runs as its own process through local/services.ts, as `npm start` runs it.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { METRIC_NAMES } from '@witnesslog/consumer';
-import { consumerService, loadToolchain, qdrantService, stackConfig, type Service } from '../../local/services.js';
+import { loadToolchain, qdrantService, stackConfig, type Service } from '../../local/services.js';
 import {
-  brokers,
   committedOffsets,
   countPoints,
   createTopics,
@@ -23,14 +21,15 @@ import {
   metricValue,
   produce,
   qdrant,
-  qdrantUrl,
   runConsumer,
   testConfig,
   testEntry,
   testNames,
   waitFor,
 } from './support.js';
-import { httpGet, sample } from '../../test/support/http.js';
+import { httpGet } from '../../test/support/http.js';
+import { sample } from '../../test/support/metrics.js';
+import { consumerProcess as consumerProcessFor, runInForeground } from '../../test/support/consumer-process.js';
 
 const DIM = 8;
 const tools = loadToolchain();
@@ -55,39 +54,16 @@ async function setUp(prefix: string) {
 
 /** The consumer service for `names`, on its own metrics port and run folder. */
 async function consumerProcess(names: ReturnType<typeof testNames>, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const cfg = stackConfig({ ...process.env, METRICS_PORT: String(port), WITNESSLOG_RUN_DIR: tempDir('consumer') });
-  const service = consumerService(cfg, tools, {
-    KAFKA_BROKERS: brokers.join(','),
-    QDRANT_URL: qdrantUrl,
-    WITNESS_TOPIC: names.topic,
-    WITNESS_DLQ_TOPIC: names.dlqTopic,
-    WITNESS_GROUP_ID: names.groupId,
-    WITNESS_COLLECTION: names.collection,
-    WITNESS_EMBEDDING_DIM: String(DIM),
-    WITNESS_BATCH_MAX_WAIT_MS: '100',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
-  cleanups.push(() => service.kill());
-  return { service, url: `http://127.0.0.1:${port}` };
+  const consumer = await consumerProcessFor(names, { dim: DIM, env });
+  cleanups.push(consumer.cleanup);
+  return consumer;
 }
 
-/**
- * Runs the service's command in the foreground of the test (not detached like
- * Service.start) to see its exit code and output.
- */
+/** The service in the foreground of the test, to see its exit code and output. */
 function spawnForeground(service: Service) {
-  const { spec } = service;
-  const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, exited, output: () => output };
+  const run = runInForeground(service);
+  cleanups.push(async () => run.kill());
+  return run;
 }
 
 describe('the service process', () => {

@@ -15,7 +15,7 @@ import {
   type StoredPoint,
   type WitnessConsumer,
 } from '@witnesslog/consumer';
-import { brokers, qdrantUrl, uniqueName } from '../../test/support/env.js';
+import { brokers, consumerEnv, qdrantUrl, uniqueName } from '../../test/support/env.js';
 import { freePort } from '../../test/support/net.js';
 import { readMessages } from '../../test/support/topic.js';
 import { lazy } from '../../test/support/lazy.js';
@@ -97,12 +97,7 @@ export function testNames(prefix: string) {
 
 export function testConfig(names: ReturnType<typeof testNames>, env: Record<string, string> = {}): ConsumerConfig {
   return loadConfig({
-    KAFKA_BROKERS: brokers.join(','),
-    QDRANT_URL: qdrantUrl,
-    WITNESS_TOPIC: names.topic,
-    WITNESS_DLQ_TOPIC: names.dlqTopic,
-    WITNESS_GROUP_ID: names.groupId,
-    WITNESS_COLLECTION: names.collection,
+    ...consumerEnv(names),
     WITNESS_EMBEDDING_DIM: '8',
     WITNESS_BATCH_MAX_WAIT_MS: '100',
     WITNESS_RETRY_INITIAL_MS: '50',

@@ -1,22 +1,11 @@
 // CRC-32C for kafkajs's record batches, eight bytes at a time.
 //
 // Every produce request carries a CRC-32C of its record batch, and kafkajs
-// 2.2.4 (pinned, and no longer released) computes it in JavaScript one byte at
-// a time: ~480 MB/s here, 17 % of the producer's CPU at full rate
-// (BENCHMARKS.md). Slicing by 8 (eight lookup tables, one 64-bit step per
-// iteration) gives the same checksum at ~1,500 MB/s. kafkajs has no option for
-// it, so installKafkajsCrc32c() puts this function in Node's module cache under
-// the path of kafkajs's own module, which kafkajs loads lazily with its first
-// produce request. Were it wrong, the broker would refuse every batch with
-// CORRUPT_MESSAGE (it checks the CRC), so every test that produces would fail.
-// If some other kafkajs producer in the process has already sent (so the module
-// is loaded), nothing changes: kafkajs keeps its own, slower, function.
-//
-// Importing this module changes nothing: only a producer created with
-// fastCrc32c: true calls installKafkajsCrc32c(), and that is process-wide (every
-// kafkajs client in the process, the host's own included, then uses it).
-import Module, { createRequire } from 'node:module';
-
+// 2.2.4 computes it in JavaScript one byte at a time: ~480 MB/s here, 17 % of
+// the producer's CPU at full rate (BENCHMARKS.md). Slicing by 8 (eight lookup
+// tables, one 64-bit step per iteration) gives the same checksum at
+// ~1,500 MB/s. Handing it to kafkajs (option fastCrc32c, process-wide) is
+// kafka.ts's business; importing this module changes nothing.
 const POLYNOMIAL = 0x82f63b78; // Castagnoli, bit-reflected
 
 // T[k * 256 + b]: the CRC of byte b followed by k zero bytes.
@@ -45,35 +34,4 @@ export function crc32c(buf: Uint8Array): number {
   }
   for (; i < n; i++) crc = T[(crc ^ buf[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
-}
-
-const KAFKAJS_CRC32C = 'kafkajs/src/protocol/recordBatch/crc32C/crc32C.js';
-
-/**
- * Makes kafkajs use crc32c(); true if it will (kafkajs had not loaded its own yet,
- * or already uses ours), false if it keeps its own (already loaded, or kafkajs
- * cannot be found on disk, as in a bundle).
- */
-export function installKafkajsCrc32c(): boolean {
-  let path: string;
-  let require: NodeJS.Require;
-  try {
-    require = createRequire(import.meta.url);
-    path = require.resolve(KAFKAJS_CRC32C);
-  } catch {
-    return false;
-  }
-  const cached = require.cache[path];
-  if (cached) return cached.exports === crc32c;
-  const module = new Module(path);
-  module.filename = path;
-  module.loaded = true;
-  module.exports = crc32c;
-  require.cache[path] = module;
-  return true;
-}
-
-/** The function kafkajs computes batch checksums with (loads kafkajs's own if none is yet). */
-export function kafkajsCrc32c(): (buf: Uint8Array) => number {
-  return createRequire(import.meta.url)(KAFKAJS_CRC32C) as (buf: Uint8Array) => number;
 }

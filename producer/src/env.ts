@@ -3,7 +3,7 @@
 // instead of every service wiring it through its own config. Explicit options win
 // (options.ts merges). A bad variable is refused naming the variable, never echoing
 // a secret.
-import type { SASLOptions } from 'kafkajs';
+import { saslMechanisms as SASL_MECHANISMS, type SaslMechanism } from '@witnesslog/schemas';
 import { InvalidOptionError } from './errors.js';
 import type { WitnessProducerOptions } from './options.js';
 
@@ -22,8 +22,6 @@ export const witnessEnvVars = Object.freeze([
   'WITNESS_SASL_USERNAME',
   'WITNESS_SASL_PASSWORD',
 ] as const);
-
-const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 export function optionsFromEnv(env: WitnessEnv): WitnessProducerOptions {
   if (typeof env !== 'object' || env === null) throw new InvalidOptionError('env', env, 'an object of variables, like process.env');
@@ -68,7 +66,7 @@ export function optionsFromEnv(env: WitnessEnv): WitnessProducerOptions {
     if (password === undefined || password === '') {
       throw new InvalidOptionError('WITNESS_SASL_PASSWORD', undefined, `set when WITNESS_SASL_MECHANISM is ${mechanism}`);
     }
-    options.sasl = { mechanism, username, password } as SASLOptions;
+    options.sasl = { mechanism: mechanism as SaslMechanism, username, password };
   } else if (username !== undefined || password !== undefined) {
     throw new InvalidOptionError('WITNESS_SASL_MECHANISM', undefined, `one of ${SASL_MECHANISMS.join(', ')} when WITNESS_SASL_USERNAME or _PASSWORD is set`);
   }

@@ -2,7 +2,7 @@
 // schemas package's WitnessError: `code` is stable (safe as a metric label and in
 // alerts), `retriable` says whether trying the same call again later can succeed.
 // Option errors reuse the schemas' InvalidOptionError (WITNESS_INVALID_OPTION).
-import { WitnessError, type WitnessErrorCode } from '@witnesslog/schemas';
+import { WitnessError } from '@witnesslog/schemas';
 
 export { InvalidOptionError } from '@witnesslog/schemas';
 
@@ -18,11 +18,9 @@ export const producerErrorCodes = Object.freeze({
 export type ProducerErrorCode = (typeof producerErrorCodes)[keyof typeof producerErrorCodes];
 
 /** Base of the errors below: a WitnessError whose code is one of producerErrorCodes. */
-export class WitnessProducerError extends WitnessError {
+export class WitnessProducerError extends WitnessError<ProducerErrorCode> {
   constructor(code: ProducerErrorCode, message: string, options: { retriable: boolean; cause?: unknown }) {
-    // WitnessErrorCode (schemas/src/errors.ts) does not list the producer's codes yet;
-    // the cast goes once it does.
-    super(code as unknown as WitnessErrorCode, message, options);
+    super(code, message, options);
   }
 }
 

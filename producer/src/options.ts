@@ -2,9 +2,8 @@
 // createWitnessProducer is the only place the SDK throws; a bad value is a deployment
 // bug, and failing at boot with the option's name beats dropping entries at 3 a.m.
 import type { ConnectionOptions } from 'node:tls';
-import type { SASLOptions } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import type { WitnessEntry, WitnessEntryInput } from '@witnesslog/schemas';
+import { TOPIC_NAME_PATTERN, type ProducerSaslOptions, type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
 import { InvalidOptionError } from './errors.js';
 import { optionsFromEnv, type WitnessEnv } from './env.js';
 
@@ -33,10 +32,10 @@ export interface WitnessProducerOptions {
   topic?: string;
   /** Default `witnesslog-producer`. */
   clientId?: string;
-  /** Passed to kafkajs as-is. */
+  /** TLS to the brokers: true, or Node's TLS options (`ca`, `cert`, `key`…); handed to the Kafka client as they are. */
   ssl?: boolean | ConnectionOptions;
-  /** Passed to kafkajs as-is; never logged. */
-  sasl?: SASLOptions;
+  /** SASL credentials (plain, scram-sha-256, scram-sha-512); the password is never logged. */
+  sasl?: ProducerSaslOptions;
   /** Length of query_embedding and response_embedding; default 768. */
   embeddingDim?: number;
   /** Entries held (queued or in flight) before record() drops with reason queue_full; default 10,000. */
@@ -96,7 +95,7 @@ export interface ResolvedOptions {
   readonly topic: string;
   readonly clientId: string;
   readonly ssl: boolean | ConnectionOptions | undefined;
-  readonly sasl: SASLOptions | undefined;
+  readonly sasl: ProducerSaslOptions | undefined;
   readonly embeddingDim: number;
   readonly maxQueueDepth: number;
   readonly maxQueueBytes: number;
@@ -152,8 +151,6 @@ const known = new Set<string>([
   ...Object.keys(producerDefaults),
 ]);
 
-// Kafka's own rule for topic names.
-const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER = /^[^\s:]+:\d{1,5}$/;
 const LOG_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
@@ -181,7 +178,7 @@ export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
   });
 
   const topic = options.topic ?? producerDefaults.topic;
-  if (typeof topic !== 'string' || !TOPIC.test(topic) || topic === '.' || topic === '..') {
+  if (typeof topic !== 'string' || !TOPIC_NAME_PATTERN.test(topic) || topic === '.' || topic === '..') {
     throw new InvalidOptionError('topic', topic, 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-]');
   }
   const clientId = options.clientId ?? producerDefaults.clientId;

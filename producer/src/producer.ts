@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { createCodec, InvalidEntryError, type WitnessCodec, type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
 import { CriticalTimeoutError, ProducerClosedError, QueueFullError, RedactFailedError } from './errors.js';
 import { Counts, type WitnessProducerStats, type WitnessedModel } from './counts.js';
-import { installKafkajsCrc32c } from './crc32c.js';
+import { installKafkajsCrc32c } from './kafka.js';
 import { createLog, rateLimiter, type Log } from './log.js';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
 import { resolveOptions, type ResolvedOptions, type WitnessProducerOptions } from './options.js';

@@ -6,7 +6,7 @@
 export type Settle = (error?: Error) => void;
 
 /**
- * One encoded entry. Passed to kafkajs as-is (it reads `key` and `value` only), which
+ * One encoded entry. Passed to the Kafka client as-is (it reads `key` and `value` only), which
  * saves an allocation per entry on the caller's path.
  */
 export class QueuedMessage {

@@ -1,6 +1,6 @@
-// The send loop: takes batches from the producer's queue and writes them to Kafka with
-// kafkajs sendBatch (kafkajs has no linger of its own), one produce request at a time,
-// idempotent and acks=all. It owns the kafkajs producer: connects lazily, backs off
+// The send loop: takes batches from the producer's queue and writes them to Kafka
+// (kafka.ts; kafkajs has no linger of its own), one produce request at a time,
+// idempotent and acks=all. It owns the Kafka producer: connects lazily, backs off
 // and reconnects while the broker is away, and settles every entry it took exactly
 // once (delivered, or dropped with reason send_failed).
 //
@@ -9,31 +9,18 @@
 // pending, and resending the same messages lets the idempotent producer (same
 // producer id and sequence numbers) turn a send that did reach the broker into a
 // no-op instead of a duplicate. Only non-retriable errors drop a batch (see
-// send-errors.ts). Entries behind it wait; the bound on the queue, not a deadline,
+// classifySendError in kafka.ts). Entries behind it wait; the bound on the queue, not a deadline,
 // is what limits memory, and what does not fit is counted as queue_full.
 import { performance } from 'node:perf_hooks';
-import kafkajs from 'kafkajs';
-import type { Producer as KafkaProducer } from 'kafkajs';
-import { createBackoff, type Backoff } from './backoff.js';
+import { createBackoff, type Backoff } from '@witnesslog/schemas';
 import { FlushTimeoutError, ProducerClosedError, SendFailedError } from './errors.js';
+import { classifySendError, createKafka, type BatchProducer, type KafkaClient } from './kafka.js';
 import { rateLimiter, type Log } from './log.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import { MessageQueue, QueuedMessage } from './queue.js';
-import { classifySendError } from './send-errors.js';
 import type { Counts } from './counts.js';
 
-const { Kafka, CompressionTypes, Partitioners, logLevel } = kafkajs;
-
-// GZIP or nothing: the codecs for snappy, lz4 and zstd are not part of kafkajs.
-// Why the default is what it is: see COMPRESSION_DEFAULT in options.ts.
-const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
-
-// kafkajs's own retries stay short so a produce request fails within about a second
-// when the broker is gone; the loop then backs off on its own schedule (capped,
-// jittered) and keeps the batch. kafkajs warns that limiting retries "may invalidate
-// EoS guarantees": it does not here, because the loop resends the identical batch.
-const KAFKAJS_RETRY = { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 };
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
 interface Batch {
@@ -57,8 +44,8 @@ export class Sender {
   private headBytes = 0;
   private criticalQueued = 0;
 
-  private readonly kafka: InstanceType<typeof Kafka>;
-  private client: KafkaProducer | undefined;
+  private readonly kafka: KafkaClient;
+  private client: BatchProducer | undefined;
   private clientReady = false;
   private connectedNow = false;
 
@@ -81,24 +68,7 @@ export class Sender {
     private readonly log: Log,
   ) {
     this.backoff = createBackoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
-    this.kafka = new Kafka({
-      brokers: [...options.brokers],
-      clientId: options.clientId,
-      ssl: options.ssl,
-      sasl: options.sasl,
-      requestTimeout: options.requestTimeoutMs,
-      enforceRequestTimeout: true,
-      retry: KAFKAJS_RETRY,
-      // kafkajs's own messages are detail (the loop logs the decisions); they go to
-      // debug, and are not even formatted when no logger was given.
-      logLevel: options.logger === undefined ? logLevel.NOTHING : logLevel.WARN,
-      logCreator:
-        () =>
-        ({ namespace, label, log: { message, timestamp: _t, logger: _l, level: _level, ...extra } }) =>
-          // kafkajs's level goes under its own key: a second `level` beside the
-          // logger's own (pino's numeric one) makes log shippers misread the line.
-          this.log.debug({ ...extra, kafkajs: namespace, kafkajs_level: label }, String(message)),
-    });
+    this.kafka = createKafka(options, log);
     // Started now, but it only waits: no connection and no timer until the first entry.
     this.run().catch((err: unknown) => this.log.error({ err }, 'witness producer send loop stopped'));
   }
@@ -245,7 +215,7 @@ export class Sender {
       try {
         await this.step();
       } catch (err) {
-        // Only a bug gets here (every kafkajs call is caught in step); keep the loop alive.
+        // Only a bug gets here (every Kafka call is caught in step); keep the loop alive.
         this.log.error({ err }, 'witness producer send loop failed; retrying');
         await this.sleep(this.backoff.next());
       }
@@ -276,10 +246,10 @@ export class Sender {
     await this.send(client, this.head[0]!);
   }
 
-  /** The connected kafkajs producer, or undefined after a failed attempt (already backed off). */
-  private async connect(): Promise<KafkaProducer | undefined> {
+  /** The connected Kafka producer, or undefined after a failed attempt (already backed off). */
+  private async connect(): Promise<BatchProducer | undefined> {
     if (this.client !== undefined && this.clientReady) return this.client;
-    const client = (this.client ??= this.createClient());
+    const client = (this.client ??= this.kafka.producer());
     try {
       await client.connect();
     } catch (err) {
@@ -308,21 +278,6 @@ export class Sender {
     return client;
   }
 
-  private createClient(): KafkaProducer {
-    const client = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      retry: KAFKAJS_RETRY,
-      // Explicit, which also silences kafkajs's v2 partitioner notice: murmur2 on the
-      // key, as the Java client does, so session_id picks the same partition everywhere.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    client.on(client.events.REQUEST_TIMEOUT, ({ payload }) =>
-      this.log.debug({ broker: payload.broker, apiName: payload.apiName }, 'kafka request timed out'),
-    );
-    return client;
-  }
-
   private setConnected(connected: boolean): void {
     if (connected && !this.connectedNow && this.counts.delivered > 0) {
       this.log.info({ pending: this.pending }, 'witness producer reached Kafka again; draining the queue');
@@ -330,16 +285,11 @@ export class Sender {
     this.connectedNow = connected;
   }
 
-  private async send(client: KafkaProducer, batch: Batch): Promise<void> {
+  private async send(client: BatchProducer, batch: Batch): Promise<void> {
     const started = performance.now();
     let error: unknown;
     try {
-      await client.sendBatch({
-        acks: -1,
-        timeout: this.options.requestTimeoutMs,
-        compression: CODECS[this.options.compression],
-        topicMessages: [{ topic: this.options.topic, messages: batch.messages }],
-      });
+      await client.send(this.options.topic, batch.messages, this.options.compression, this.options.requestTimeoutMs);
     } catch (err) {
       error = err ?? new Error('sendBatch rejected without a reason');
     }
@@ -450,7 +400,7 @@ function makeBatch(messages: QueuedMessage[]): Batch {
 }
 
 /** kafkajs disconnect can wait forever on a request that never times out (kafkajs#1167). */
-async function disconnect(client: KafkaProducer, log: Log): Promise<void> {
+async function disconnect(client: BatchProducer, log: Log): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const gaveUp = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), DISCONNECT_TIMEOUT_MS);

@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { createWitnessProducer, type WitnessProducer } from '@witnesslog/producer';
 import { uniqueName } from '../../test/support/env.js';
 import { startOwnBroker, type OwnBroker } from '../../test/support/broker.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { consumeAll, messageCount } from './support/kafka.js';
 import { assertMetricsMatch } from './support/metrics.js';
 import { collectUnhandledRejections } from './support/unhandled.js';

@@ -1,42 +1,17 @@
-// The CRC-32C kafkajs's record batches can be checked with (src/crc32c.ts): the
-// standard check values, agreement with the byte-at-a-time algorithm on every
-// length and alignment, and that kafkajs really uses it once a producer asked for
-// it with fastCrc32c (and the broker accepts those batches). That importing the SDK
-// with default options leaves kafkajs alone: no-side-effects.test.ts.
+// That kafkajs really uses the SDK's CRC-32C (src/crc32c.ts) once a producer asked
+// for it with fastCrc32c, and the broker accepts those batches. The function's own
+// check values: crc32c.unit.test.ts. That importing the SDK with default options
+// leaves kafkajs alone: no-side-effects.test.ts.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { createWitnessProducer } from '@witnesslog/producer';
-import { crc32c, kafkajsCrc32c } from '../src/crc32c.js';
+import { crc32c } from '../src/crc32c.js';
+import { kafkajsCrc32c } from '../src/kafka.js';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { deleteTopics } from './support/kafka.js';
-
-test('CRC-32C check values', () => {
-  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
-  assert.equal(crc32c(Buffer.alloc(0)), 0);
-  assert.equal(crc32c(Buffer.alloc(32)), 0x8a9136aa); // RFC 3720 B.4: 32 bytes of zeros
-  assert.equal(crc32c(Buffer.alloc(32, 0xff)), 0x62a8ab43); // RFC 3720 B.4: 32 bytes of 0xff
-});
-
-test('agrees with the byte-at-a-time algorithm on every length and alignment', () => {
-  const data = randomBytes(4096);
-  const bytewise = (buf: Uint8Array) => {
-    let crc = -1;
-    for (const byte of buf) {
-      crc ^= byte;
-      for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
-    }
-    return (crc ^ -1) >>> 0;
-  };
-  for (let start = 0; start < 9; start++) {
-    for (const length of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4000]) {
-      const slice = data.subarray(start, start + length);
-      assert.equal(crc32c(slice), bytewise(slice), `offset ${start}, length ${length}`);
-    }
-  }
-});
 
 test('with fastCrc32c, kafkajs computes batch checksums with it, says so, and the broker accepts them', { timeout: 120_000 }, async (t) => {
   const lines: [string, Record<string, unknown>, string | undefined][] = [];

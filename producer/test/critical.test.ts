@@ -8,9 +8,9 @@ import { Registry } from 'prom-client';
 import { InvalidEntryError } from '@witnesslog/schemas';
 import { CriticalTimeoutError, createWitnessProducer, producerMetricNames } from '@witnesslog/producer';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { consumeAll, deleteTopics } from './support/kafka.js';
-import { samples } from './support/metrics.js';
+import { samples } from '../../test/support/metrics.js';
 import { freePort } from '../../test/support/net.js';
 import { collectUnhandledRejections } from './support/unhandled.js';
 

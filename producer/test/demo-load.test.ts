@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { repoRoot } from '../../local/services.js';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { demoLoadOptions } from '../src/demo-load.js';
+import { demoLoadOptions } from '../demo/demo-load.js';
 import { consumeAll, deleteTopics, messageCount } from './support/kafka.js';
 import { freePort } from '../../test/support/net.js';
 
@@ -17,7 +17,7 @@ after(() => deleteTopics(brokers, [topic]));
 
 test('the demo load records at its rate, exposes its metrics, and delivers everything it recorded', { timeout: 90_000 }, async () => {
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'producer/src/demo-load.ts')], {
+  const child = spawn(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'producer/demo/demo-load.ts')], {
     cwd: repoRoot,
     env: { ...process.env, KAFKA_BROKERS: brokers.join(','), WITNESS_TOPIC: topic, DEMO_RATE: '200', DEMO_ERROR_RATE: '0.2', DEMO_DURATION_S: '4', DEMO_METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { createWitnessProducer, InvalidOptionError, RedactFailedError } from '@witnesslog/producer';
 import { brokers, uniqueName } from '../../test/support/env.js';
 import { freePort } from '../../test/support/net.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { consumeAll, deleteTopics } from './support/kafka.js';
 
 test('sampleRate keeps about that share, always keeps errors, and counts the rest as sampled_out', async (t) => {

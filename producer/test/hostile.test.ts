@@ -10,7 +10,7 @@ import { createWitnessProducer, type WitnessProducer } from '@witnesslog/produce
 import { InvalidEntryError, type WitnessEntry } from '@witnesslog/schemas';
 import { brokers, uniqueName } from '../../test/support/env.js';
 import { freePort } from '../../test/support/net.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { consumeAll, deleteTopics } from './support/kafka.js';
 import { collectUnhandledRejections } from './support/unhandled.js';
 

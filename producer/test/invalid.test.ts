@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { createWitnessProducer } from '@witnesslog/producer';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { DIM, entry, unitVector } from './support/entries.js';
+import { DIM, entry, unitVector } from '../../test/support/entries.js';
 import { consumeAll, deleteTopics, messageCount } from './support/kafka.js';
 
 const topics: string[] = [];

@@ -6,9 +6,10 @@ import { after, test } from 'node:test';
 import { Registry, register as globalRegister } from 'prom-client';
 import { createWitnessProducer, producerMetricNames } from '@witnesslog/producer';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { deleteTopics } from './support/kafka.js';
-import { assertMetricsMatch, samples } from './support/metrics.js';
+import { assertMetricsMatch } from './support/metrics.js';
+import { samples } from '../../test/support/metrics.js';
 
 const topics: string[] = [];
 after(() => deleteTopics(brokers, topics));

@@ -12,7 +12,7 @@ import kafkajs from 'kafkajs';
 import { createWitnessProducer } from '@witnesslog/producer';
 import { crc32c } from '../src/crc32c.js';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { deleteTopics, messageCount } from './support/kafka.js';
 
 const require = createRequire(import.meta.url);

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { createWitnessProducer } from '@witnesslog/producer';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { consumeAll, deleteTopics, messageCount } from './support/kafka.js';
 import { collectUnhandledRejections } from './support/unhandled.js';
 

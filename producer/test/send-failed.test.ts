@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { createWitnessProducer, SendFailedError } from '@witnesslog/producer';
 import { brokers, uniqueName } from '../../test/support/env.js';
-import { entry, unitVector } from './support/entries.js';
+import { entry, unitVector } from '../../test/support/entries.js';
 import { consumeAll, deleteTopics, messageCount } from './support/kafka.js';
 import { collectUnhandledRejections } from './support/unhandled.js';
 

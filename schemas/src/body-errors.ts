@@ -1,12 +1,11 @@
 // Errors of the bounded pass over a message body (bounded-decode.ts), one code
 // each so the consumer's dead-letter reason and metric label tell a length bomb
-// from broken text. Kept out of errors.ts while that file becomes the shared
-// error core (issue 16); they belong beside DecodeError once its code union
-// can name them.
-import { WitnessError } from './errors.js';
+// from broken text. They are DecodeErrors (errors.ts): a caller that catches
+// undecodable bytes with `instanceof DecodeError` catches these too.
+import { DecodeError } from './errors.js';
 
 /** A field of the body, as a path such as `tags[3]` or `error.message`, that cannot be decoded. */
-export abstract class BodyFieldError<Code extends string> extends WitnessError<Code> {
+export abstract class BodyFieldError<Code extends 'WITNESS_DECODE_BOUNDS' | 'WITNESS_INVALID_UTF8'> extends DecodeError<Code> {
   readonly field: string;
 
   constructor(code: Code, field: string, message: string) {

@@ -9,6 +9,8 @@ export const witnessErrorCodes = Object.freeze({
   unknownFingerprint: 'WITNESS_UNKNOWN_FINGERPRINT',
   truncated: 'WITNESS_TRUNCATED',
   malformedBody: 'WITNESS_MALFORMED_BODY',
+  decodeBounds: 'WITNESS_DECODE_BOUNDS',
+  invalidUtf8: 'WITNESS_INVALID_UTF8',
   schemaInvalid: 'WITNESS_SCHEMA_INVALID',
   invalidOption: 'WITNESS_INVALID_OPTION',
 } as const);
@@ -54,10 +56,21 @@ export class InvalidEntryError extends WitnessError<'WITNESS_INVALID_ENTRY'> {
   }
 }
 
-/** Bytes that cannot be decoded into an entry. The consumer dead-letters them with `code` as the reason. */
-export class DecodeError extends WitnessError<
-  'WITNESS_BAD_MARKER' | 'WITNESS_UNKNOWN_FINGERPRINT' | 'WITNESS_TRUNCATED' | 'WITNESS_MALFORMED_BODY'
-> {}
+/** The codes of bytes that cannot be decoded; the field-level ones come from body-errors.ts. */
+export type DecodeErrorCode =
+  | 'WITNESS_BAD_MARKER'
+  | 'WITNESS_UNKNOWN_FINGERPRINT'
+  | 'WITNESS_TRUNCATED'
+  | 'WITNESS_MALFORMED_BODY'
+  | 'WITNESS_DECODE_BOUNDS'
+  | 'WITNESS_INVALID_UTF8';
+
+/**
+ * Bytes that cannot be decoded into an entry. The consumer dead-letters them with
+ * `code` as the reason. One family: `instanceof DecodeError` also catches the
+ * bounded pass's DecodeBoundsError and InvalidUtf8Error (body-errors.ts).
+ */
+export class DecodeError<Code extends DecodeErrorCode = DecodeErrorCode> extends WitnessError<Code> {}
 
 /** The first two bytes are not the single-object marker `C3 01`: not an Avro single-object message. */
 export class BadMarkerError extends DecodeError {

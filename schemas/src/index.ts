@@ -30,11 +30,13 @@ export {
   SchemaError,
   describeValue,
 } from './errors.js';
-export { createRetry, backoffDelay, isRetriable, sleep } from './retry.js';
+export { createRetry, createBackoff, backoffDelay, isRetriable, sleep } from './retry.js';
 export { deepFreeze } from './freeze.js';
 export { UUID_PATTERN, TOPIC_NAME_PATTERN } from './patterns.js';
 export { BodyFieldError, DecodeBoundsError, InvalidUtf8Error } from './body-errors.js';
 export { decodeCaps } from './bounded-decode.js';
+export { clientLogSink } from './client-log.js';
+export { saslMechanisms } from './kafka-auth.js';
 
 export type {
   WitnessEntry,
@@ -52,5 +54,7 @@ export type {
 export type { ValidateOptions } from './validate.js';
 export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';
 export type { SchemaVersion } from './versions.js';
-export type { WitnessErrorCode, WitnessErrorOptions } from './errors.js';
-export type { Retry, RetryPolicy, RetryCallOptions } from './retry.js';
+export type { WitnessErrorCode, WitnessErrorOptions, DecodeErrorCode } from './errors.js';
+export type { Retry, RetryPolicy, RetryCallOptions, Backoff } from './retry.js';
+export type { ClientLogEntry, LevelLogger } from './client-log.js';
+export type { SaslMechanism, SaslOptions, AwsSaslOptions, OauthBearerSaslOptions, ProducerSaslOptions } from './kafka-auth.js';

@@ -1,7 +1,10 @@
 // The shapes of names and ids that more than one package checks.
 
-/** A request id: a UUID (Qdrant takes it as a point id). Lower-case is what producers emit. */
+/** A request id: a UUID (Qdrant takes it as a point id), in either case, as a query may give it. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The same shape in lower case only: what producers emit and the validator requires. */
+export const LOWERCASE_UUID_PATTERN = new RegExp(UUID_PATTERN.source);
 
 /** A Kafka topic name as the broker accepts it (legal characters, at most 249). */
 export const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;

@@ -1,5 +1,5 @@
-// The one retry policy of witnesslog, for Qdrant writes, dead-letter writes and
-// offset commits alike: exponential backoff with jitter, and a bail-out for any
+// The one retry policy of witnesslog, for Qdrant writes, dead-letter writes,
+// offset commits and the producer's resends alike: exponential backoff with jitter, and a bail-out for any
 // error whose `retriable` flag is not true (ours and kafkajs's errors both carry
 // one). Many consumers lose the same Qdrant at the same moment; without jitter
 // they would all come back in lock-step and hit it together when it returns.
@@ -36,6 +36,24 @@ export function backoffDelay(policy: RetryPolicy, attempt: number): number {
   // Past 2^30 any cap is reached; stopping there keeps the arithmetic finite.
   const ceiling = Math.min(maxMs, initialMs * factor ** Math.min(attempt - 1, 30));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Successive delays of one policy, for a loop that keeps its own state (the producer's send loop). */
+export interface Backoff {
+  /** The delay before the next attempt, ms; each call moves one attempt further, up to the cap. */
+  next(): number;
+  /** Back to the first delay, after a success. */
+  reset(): void;
+}
+
+export function createBackoff(policy: RetryPolicy): Backoff {
+  let attempt = 0;
+  return {
+    next: () => backoffDelay(policy, (attempt += 1)),
+    reset() {
+      attempt = 0;
+    },
+  };
 }
 
 export function createRetry(policy: RetryPolicy): Retry {

@@ -3,6 +3,7 @@
 // builds no strings and allocates nothing; field paths are built on failure.
 import type { WitnessEntryInput } from './entry.js';
 import { InvalidEntryError, InvalidOptionError } from './errors.js';
+import { LOWERCASE_UUID_PATTERN } from './patterns.js';
 import { parseTimestamp } from './timestamp.js';
 
 /**
@@ -38,7 +39,6 @@ export interface ValidateOptions {
   dim?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // Lowercase only: Qdrant keyword filters compare strings exactly, so one id must have one spelling.
 const UUID_REASON = 'must be a lowercase UUID (8-4-4-4-12 hex digits)';
 const MODEL_REASON = 'must be one of tiny, small, medium, large';
@@ -155,7 +155,7 @@ function string(value: unknown, field: string, min: number, max: number, nullabl
 }
 
 function uuid(value: unknown, field: string, index?: number): void {
-  if (typeof value !== 'string' || !UUID.test(value)) fail(field, value, missingOr(value, UUID_REASON), index);
+  if (typeof value !== 'string' || !LOWERCASE_UUID_PATTERN.test(value)) fail(field, value, missingOr(value, UUID_REASON), index);
 }
 
 function modelSize(value: unknown, field: string): void {

@@ -8,6 +8,7 @@ import avro from 'avsc';
 import { parsingCanonicalForm } from './canonical-form.js';
 import { crc64Avro, fingerprintHex } from './crc64.js';
 import { SchemaError } from './errors.js';
+import { deepFreeze } from './freeze.js';
 import { schemaFiles } from './generated/schema-files.js';
 import { logicalTypes } from './logical-types.js';
 
@@ -38,14 +39,6 @@ export function createSchemaVersion(version: number, source: object): SchemaVers
   const canonicalForm = parsingCanonicalForm(schema);
   const fingerprint = crc64Avro(canonicalForm);
   return Object.freeze({ version, schema, type, canonicalForm, fingerprint, fingerprintHex: fingerprintHex(fingerprint) });
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 /** Reads a .avsc file into a version (a schema of your own; the production versions are compiled in). */

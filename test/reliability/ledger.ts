@@ -17,10 +17,10 @@ import { randomUUID } from 'node:crypto';
 import type { QdrantClient } from '@qdrant/js-client-rest';
 import { pointToEntry, DLQ_HEADERS, type StoredPoint } from '@witnesslog/consumer';
 import type { WitnessProducer, WitnessProducerStats } from '@witnesslog/producer';
-import { createCodec, createWitnessEntry, currentSchemaVersion, HEADER_BYTES, type WitnessEntry } from '@witnesslog/schemas';
+import { createCodec, currentSchemaVersion, HEADER_BYTES, type WitnessEntry } from '@witnesslog/schemas';
 import type { IHeaders } from 'kafkajs';
-import { assertVectorClose } from '../../consumer/test/support.js';
-import { sample } from '../support/http.js';
+import { assertVectorClose, testEntry } from '../support/entries.js';
+import { sample } from '../support/metrics.js';
 import { readTopic, type KafkaAccess } from '../support/topic.js';
 
 /** Small embeddings: the suite is about the pipeline, not about vector sizes (the producer tests use 768). */
@@ -50,29 +50,6 @@ export function recordClassified(producer: WitnessProducer, entry: WitnessEntry)
     if (after[reason] === before[reason] + 1) return { accepted: false, reason };
   }
   throw new Error(`record() refused ${entry.request_id} but no drop counter moved: ${JSON.stringify({ before, after })}`);
-}
-
-/** A valid entry of DIM dimensions; `i` varies the optional parts (response, error, metrics, tags). */
-export function makeEntry(sessionId: string, i: number): WitnessEntry {
-  const vector = (scale: number) => Float32Array.from({ length: DIM }, () => (Math.random() * 2 - 1) * scale);
-  const entry = createWitnessEntry(sessionId, vector(3), {
-    model: (['tiny', 'small', 'medium', 'large'] as const)[i % 4]!,
-    context_size: 512 * (i % 8),
-    temperature: 0.7,
-    top_p: 0.9,
-    confidence: 0.75,
-    model_probs: [0.1, 0.2, 0.3, 0.4],
-  });
-  return {
-    ...entry,
-    quality_score: (i % 10) / 10,
-    latency: { embedding_ms: 1.5, retrieval_ms: 10.25, routing_ms: 0.5, attention_ms: 30, generation_ms: 200 + (i % 100), total_ms: 242.25 + (i % 100) },
-    context_doc_ids: i % 3 === 0 ? [randomUUID()] : [],
-    response_embedding: i % 2 === 0 ? vector(0.5) : [],
-    error: i % 7 === 3 ? { code: 'CUDA_OOM', message: `out of memory at step ${i}`, stack_trace: null, recovery_attempted: i % 2 === 0 } : null,
-    quality_metrics: i % 4 === 0 ? { overall_score: 0.9, relevance: 0.8, coherence: 0.7, factuality: 0.6 } : null,
-    tags: i % 2 === 0 ? ['reliability', `n${i % 5}`] : [],
-  };
 }
 
 interface Recorded {
@@ -141,7 +118,7 @@ export class Ledger {
   /** A new entry with a known request id, not yet recorded. */
   entry(): WitnessEntry {
     const i = this.count++;
-    return makeEntry(this.sessions[i % this.sessions.length]!, i);
+    return testEntry(DIM, i, this.sessions[i % this.sessions.length]!);
   }
 
   /** Records a new entry through `producer` (named `name` in the tally); true when accepted. */

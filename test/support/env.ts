@@ -10,3 +10,26 @@ export const prometheusUrl = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:909
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
 }
+
+/** A consumer's names: its topic, dead-letter topic, group and collection. */
+export interface ConsumerNames {
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  collection: string;
+}
+
+/** The consumer's variables for `names` against a broker and a Qdrant (the local stack's by default). */
+export function consumerEnv(
+  names: ConsumerNames,
+  { brokers: kafka = brokers, qdrant = qdrantUrl }: { brokers?: readonly string[]; qdrant?: string } = {},
+): Record<string, string> {
+  return {
+    KAFKA_BROKERS: kafka.join(','),
+    QDRANT_URL: qdrant,
+    WITNESS_TOPIC: names.topic,
+    WITNESS_DLQ_TOPIC: names.dlqTopic,
+    WITNESS_GROUP_ID: names.groupId,
+    WITNESS_COLLECTION: names.collection,
+  };
+}

@@ -24,6 +24,17 @@ export async function messageCount(access: KafkaAccess, topic: string): Promise<
   }
 }
 
+/** Deletes the topics; one that does not exist is no error. */
+export async function deleteTopics(access: KafkaAccess, topics: string[]): Promise<void> {
+  const admin = client(access).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics }).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** `count` messages (default: all the topic holds now) with a throwaway group; rejects after timeoutMs. */
 export async function readMessages(
   access: KafkaAccess,

@@ -39,7 +39,7 @@ def test_the_entry_cap_holds_and_every_refused_entry_is_counted():
     assert time.monotonic() - started < 5
     stats = producer.stats()
     assert (stats["pending"], stats["pending_bytes"], stats["delivered"]) == (0, 0, 0)
-    assert stats["dropped"] == {"queue_full": 800, "invalid": 0, "send_failed": 200, "closed": 0}
+    assert stats["dropped"] == {"queue_full": 800, "invalid": 0, "send_failed": 200, "closed": 0, "sampled_out": 0, "redact_failed": 0}
     assert stats["attempted"] == 1000
 
 

@@ -74,7 +74,8 @@ def test_stats_have_the_typescript_keys_and_invariants(topic):
     assert set(stats) == typescript_stats_keys()
     assert set(stats["dropped"]) == set(TABLE["dropReasons"]) == set(DROP_REASONS)
     assert stats["total"] == stats["delivered"] + stats["dropped"]["send_failed"] + stats["pending"]
-    assert stats["attempted"] == stats["total"] + stats["dropped"]["invalid"] + stats["dropped"]["queue_full"] + stats["dropped"]["closed"] == 2
+    assert stats["attempted"] == stats["total"] + stats["dropped"]["invalid"] + stats["dropped"]["queue_full"] + stats["dropped"]["closed"] + stats["dropped"]["sampled_out"] + stats["dropped"]["redact_failed"] == 2
+    assert stats["sample_rate"] == 1.0 and stats["fast_crc32c"] is False
     assert producer.stats()["running"] is False
 
 
@@ -82,7 +83,8 @@ def test_bad_input_is_a_counted_drop_and_a_log_line_naming_the_field_never_an_ex
     logger = logging.getLogger("witness-test")
 
     class Hostile(dict):
-        def get(self, *args):
+        # The SDK reads each field once with [] into its own copy (.get is never called).
+        def __getitem__(self, key):
             raise RuntimeError("a getter that throws")
 
     with WitnessProducer(brokers=[BROKERS], topic=topic, logger=logger) as producer, caplog.at_level(logging.WARNING, "witness-test"):
@@ -126,7 +128,7 @@ def test_record_critical_returns_once_acknowledged_sync_and_async(topic):
         assert sample(registry, "witness_producer_critical_write_duration_seconds_count") == 2
     with pytest.raises(ProducerClosedError):
         producer.record_critical(full_entry())
-    assert producer.stats()["dropped"] == {"queue_full": 0, "invalid": 1, "send_failed": 0, "closed": 1}
+    assert producer.stats()["dropped"] == {"queue_full": 0, "invalid": 1, "send_failed": 0, "closed": 1, "sampled_out": 0, "redact_failed": 0}
 
 
 def test_close_is_idempotent_and_later_entries_are_dropped_as_closed(topic):
@@ -156,7 +158,12 @@ def test_metrics_follow_the_shared_table_and_agree_with_stats(topic):
                 assert set(s.labels) - {"le"} == set(row["labels"]), row["name"]
         assert PRODUCER_METRIC_NAMES == {row["key"]: row["name"] for row in TABLE["metrics"]}
         assert sample(registry, "witness_producer_entries_recorded_total") == stats["total"] == 2
-        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="error") == 1
+        # full_entry() is model_used "large"; `other` is left out while it is zero, as in TS.
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="error", model="large") == 1
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="success", model="large") == 1
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="success", model="tiny") == 0
+        assert sample(registry, "witness_producer_witnessed_requests_total", outcome="success", model="other") is None
+        assert set(TABLE["models"]) == {"tiny", "small", "medium", "large", "other"}
         assert sample(registry, "witness_producer_entries_delivered_total") == 2
         for reason in TABLE["dropReasons"]:
             assert sample(registry, "witness_producer_entries_dropped_total", reason=reason) == stats["dropped"][reason]

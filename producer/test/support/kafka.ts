@@ -1,8 +1,7 @@
 // Reading back what the producer wrote: every message of a topic, in partition order,
 // decoded (test/support/topic.ts does the reading).
-import kafkajs from 'kafkajs';
 import { decodeEntry, type DecodedWitnessEntry } from '@witnesslog/schemas';
-import { messageCount as countMessages, readMessages } from '../../../test/support/topic.js';
+import { messageCount as countMessages, deleteTopics as removeTopics, readMessages } from '../../../test/support/topic.js';
 
 export interface Consumed {
   partition: number;
@@ -26,9 +25,6 @@ export async function consumeAll(brokers: string[], topic: string, count: number
   }));
 }
 
-export async function deleteTopics(brokers: string[], topics: string[]): Promise<void> {
-  const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics }).catch(() => {});
-  await admin.disconnect();
+export function deleteTopics(brokers: string[], topics: string[]): Promise<void> {
+  return removeTopics({ brokers }, topics);
 }

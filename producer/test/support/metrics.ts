@@ -1,20 +1,8 @@
+// The producer's registry agrees with its stats() (reading the registry: test/support/metrics.ts).
 import assert from 'node:assert/strict';
 import type { Registry } from 'prom-client';
 import { producerMetricNames, type WitnessProducerStats } from '@witnesslog/producer';
-
-/** Every sample of the registry as `name{label="value"}` → value. */
-export async function samples(registry: Registry): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const metric of await registry.getMetricsAsJSON()) {
-    for (const v of metric.values as { value: number; labels: Record<string, string | number>; metricName?: string }[]) {
-      const labels = Object.entries(v.labels)
-        .map(([k, x]) => `${k}="${x}"`)
-        .join(',');
-      out.set(`${v.metricName ?? metric.name}${labels ? `{${labels}}` : ''}`, v.value);
-    }
-  }
-  return out;
-}
+import { samples } from '../../../test/support/metrics.js';
 
 /** The registry says what stats() says; call it when the producer is quiet (nothing in flight changes). */
 export async function assertMetricsMatch(registry: Registry, stats: WitnessProducerStats): Promise<void> {

@@ -9,10 +9,11 @@ import { QdrantClient } from '@qdrant/js-client-rest';
 import { createWitnessProducer, type WitnessProducer, type WitnessProducerOptions } from '@witnesslog/producer';
 import kafkajs, { type Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { consumerService, loadToolchain, qdrantService, stackConfig, type Service } from '../../../local/services.js';
+import { loadToolchain, qdrantService, stackConfig, type Service } from '../../../local/services.js';
+import { consumerProcess } from '../../support/consumer-process.js';
 import { startOwnBroker, type OwnBroker, type OwnBrokerOptions } from '../../support/broker.js';
 import { uniqueName } from '../../support/env.js';
-import { httpGet, sample } from '../../support/http.js';
+import { sample } from '../../support/metrics.js';
 import { freePort } from '../../support/net.js';
 import { DIM, type Ledger, type ProducerReport, type Tally } from '../ledger.js';
 import type { KafkaAccess } from '../../support/topic.js';
@@ -192,37 +193,29 @@ export async function startOwnPipeline({ broker: brokerOptions, qdrantEnv = {} }
       }, 30_000);
     },
     async consumer(names, env = {}) {
-      const port = await freePort();
-      const runDir = tempDir('consumer');
-      dirs.push(runDir);
-      const cfg = stackConfig({ ...process.env, METRICS_PORT: String(port), WITNESSLOG_RUN_DIR: runDir });
-      const service = consumerService(cfg, tools, {
-        KAFKA_BROKERS: broker.brokers.join(','),
-        QDRANT_URL: qdrantUrl,
-        WITNESS_TOPIC: names.topic,
-        WITNESS_DLQ_TOPIC: names.dlqTopic,
-        WITNESS_GROUP_ID: names.groupId,
-        WITNESS_COLLECTION: names.collection,
-        WITNESS_EMBEDDING_DIM: String(DIM),
-        WITNESS_BATCH_MAX_WAIT_MS: '100',
-        // A killed member holds its partitions until this runs out; 6 s is the broker's minimum.
-        WITNESS_SESSION_TIMEOUT_MS: '6000',
-        WITNESS_RETRY_INITIAL_MS: '50',
-        WITNESS_RETRY_MAX_MS: '1000',
-        LOG_LEVEL: 'info',
-        ...env,
+      const proc = await consumerProcess(names, {
+        brokers: broker.brokers,
+        qdrantUrl,
+        dim: DIM,
+        env: {
+          // A killed member holds its partitions until this runs out; 6 s is the broker's minimum.
+          WITNESS_SESSION_TIMEOUT_MS: '6000',
+          WITNESS_RETRY_INITIAL_MS: '50',
+          WITNESS_RETRY_MAX_MS: '1000',
+          ...env,
+        },
       });
-      const url = `http://127.0.0.1:${port}`;
-      const metrics = async () => (await httpGet(`${url}/metrics`)).text;
+      dirs.push(proc.runDir);
+      const { service } = proc;
       const own: OwnConsumer = {
         service,
-        url,
+        url: proc.url,
         logFile: service.spec.logFile,
         start: () => service.start(),
         kill: () => service.kill(),
         stop: (graceMs = 30_000) => service.stop({ signal: 'SIGTERM', graceMs }),
-        metrics,
-        metric: async (name, labels = {}) => sample(await metrics(), name, labels),
+        metrics: proc.metrics,
+        metric: proc.metric,
         log: () => (existsSync(service.spec.logFile) ? readFileSync(service.spec.logFile, 'utf8') : ''),
       };
       consumers.push(own);

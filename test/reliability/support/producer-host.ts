@@ -9,7 +9,8 @@
 import { createWitnessProducer } from '@witnesslog/producer';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { Registry } from 'prom-client';
-import { DIM, makeEntry, recordClassified, type RecordOutcome } from '../ledger.js';
+import { DIM, recordClassified, type RecordOutcome } from '../ledger.js';
+import { testEntry } from '../../support/entries.js';
 
 export type HostMessage =
   | { type: 'recorded'; items: Array<{ entry: WitnessEntry; outcome: RecordOutcome }>; pending: number }
@@ -37,7 +38,7 @@ const started = Date.now();
 const timer = setInterval(() => {
   const due = Math.floor(((Date.now() - started) * rate) / 1000);
   while (n < due) {
-    const entry = makeEntry(sessions[n % sessions.length]!, n);
+    const entry = testEntry(DIM, n, sessions[n % sessions.length]!);
     batch.push({ entry, outcome: recordClassified(producer, entry) });
     n += 1;
   }
@@ -52,7 +53,7 @@ process.once('SIGTERM', () => {
   // The last requests served before the stop: recorded synchronously, so they are
   // certainly still pending when close() is called, whatever the send loop was doing.
   for (let i = 0; i < 20; i++, n++) {
-    const entry = makeEntry(sessions[n % sessions.length]!, n);
+    const entry = testEntry(DIM, n, sessions[n % sessions.length]!);
     batch.push({ entry, outcome: recordClassified(producer, entry) });
   }
   void (async () => {

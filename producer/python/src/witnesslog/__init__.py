@@ -22,6 +22,7 @@ from .errors import (
     InvalidOptionError,
     ProducerClosedError,
     QueueFullError,
+    RedactFailedError,
     SendFailedError,
     WitnessError,
 )
@@ -36,7 +37,8 @@ __all__ = [
     "HEADER_BYTES", "WitnessCodec", "ErrorInfo", "LatencyBreakdown", "QualityMetrics", "RoutingDecision", "WitnessEntry",
     "compute_latency_total", "create_witness_entry", "default_routing_decision", "is_success", "with_error", "with_latency",
     "with_quality", "CriticalTimeoutError", "DecodeError", "FlushTimeoutError", "InvalidEntryError", "InvalidOptionError",
-    "ProducerClosedError", "QueueFullError", "SendFailedError", "WitnessError", "DROP_REASONS", "PRODUCER_METRIC_NAMES",
+    "ProducerClosedError", "QueueFullError",
+    "RedactFailedError", "SendFailedError", "WitnessError", "DROP_REASONS", "PRODUCER_METRIC_NAMES",
     "PRODUCER_DEFAULTS", "WitnessProducer", "SchemaVersion", "crc64_avro", "current_schema_version", "parsing_canonical_form",
     "now_timestamp", "limits", "validate_entry",
 ]

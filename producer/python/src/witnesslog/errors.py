@@ -139,3 +139,12 @@ def describe_value(value: Any) -> str:
         except (TypeError, ValueError):
             text = f"<{type(value).__name__}>"
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+class RedactFailedError(WitnessError):
+    """The redact hook raised: the entry was dropped, never sent unredacted."""
+
+    code = "WITNESS_REDACT_FAILED"
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"the redact hook raised {type(cause).__name__}; the witness entry was dropped, not sent unredacted", retriable=False)

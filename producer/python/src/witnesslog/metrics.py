@@ -26,7 +26,9 @@ PRODUCER_METRIC_NAMES = {
     "sendErrors": "witness_producer_send_errors_total",
     "connected": "witness_producer_connected",
 }
-DROP_REASONS = ("queue_full", "invalid", "send_failed", "closed")
+DROP_REASONS = ("queue_full", "invalid", "send_failed", "closed", "sampled_out", "redact_failed")
+# The `model` label: model_used, the four sizes; `other` guards (validation lets nothing else through).
+MODELS = ("tiny", "small", "medium", "large", "other")
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
@@ -56,7 +58,7 @@ class _CountsCollector:
         witnessed = CounterMetricFamily(
             _base(n["requestsWitnessed"]),
             "Accepted witness entries by the outcome of the LLM request they record (error = the entry carries an error)",
-            labels=["outcome"],
+            labels=["outcome", "model"],
         )
         delivered = CounterMetricFamily(_base(n["entriesDelivered"]), "Witness entries acknowledged by the broker (acks=all)")
         dropped = CounterMetricFamily(_base(n["entriesDropped"]), "Witness entries given up, by reason", labels=["reason"])
@@ -65,8 +67,11 @@ class _CountsCollector:
         connected = GaugeMetricFamily(n["connected"], "1 while the last exchange with the broker succeeded")
         if s is not None:
             recorded.add_metric([], s["total"])
-            witnessed.add_metric(["success"], s["success"])
-            witnessed.add_metric(["error"], s["error"])
+            for model, n in s["witnessed"].items():
+                if model == "other" and n["success"] + n["error"] == 0:
+                    continue
+                witnessed.add_metric(["success", model], n["success"])
+                witnessed.add_metric(["error", model], n["error"])
             delivered.add_metric([], s["delivered"])
             for reason in DROP_REASONS:
                 dropped.add_metric([reason], s["dropped"][reason])

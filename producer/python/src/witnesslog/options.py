@@ -4,10 +4,12 @@ the only place the SDK raises: a bad value is a deployment bug, and failing at b
 with the option's name beats dropping entries at 3 a.m."""
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from .env import options_from_env
 from .errors import InvalidOptionError
 
 DEFAULTS: dict[str, Any] = {
@@ -25,13 +27,14 @@ DEFAULTS: dict[str, Any] = {
     "request_timeout_ms": 10_000,
     "retry_initial_ms": 100,
     "retry_max_ms": 5_000,
+    "sample_rate": 1.0,
 }
 # librdkafka brings all of Kafka's codecs; the TypeScript SDK only has none and gzip.
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 SASL_MECHANISMS = {"plain": "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "oauthbearer": "OAUTHBEARER"}
 _TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}\Z")
 _BROKER = re.compile(r"[^\s:]+:\d{1,5}\Z")
-_KNOWN = frozenset(["brokers", "ssl", "sasl", "registry", "logger", *DEFAULTS])
+_KNOWN = frozenset(["brokers", "ssl", "sasl", "registry", "logger", "redact", "env", *DEFAULTS])
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ class ResolvedOptions:
     retry_max_ms: int
     registry: Any
     logger: Any
+    sample_rate: float = 1.0
+    redact: Any = None
 
     def librdkafka_config(self) -> dict[str, Any]:
         """The confluent-kafka configuration these options mean."""
@@ -95,12 +100,16 @@ class ResolvedOptions:
         return config
 
 
-def resolve_options(options: dict[str, Any]) -> ResolvedOptions:
-    for key, value in options.items():
+def resolve_options(given: dict[str, Any]) -> ResolvedOptions:
+    # The environment fills in what the arguments leave out (None = not given); explicit wins.
+    env = given.pop("env", None)
+    for key, value in given.items():
         # A misspelt option (max_queue_size) would otherwise be ignored in silence.
         # Only the type is echoed: an unknown key may well hold a secret.
         if key not in _KNOWN:
             raise InvalidOptionError(key, f"(a {type(value).__name__})", f"a known option: {', '.join(sorted(_KNOWN))}")
+    options = options_from_env(os.environ if env is None else env)
+    options.update({k: v for k, v in given.items() if v is not None})
     brokers = options.get("brokers")
     if isinstance(brokers, str):
         brokers = [b.strip() for b in brokers.split(",")]
@@ -151,6 +160,8 @@ def resolve_options(options: dict[str, Any]) -> ResolvedOptions:
         retry_max_ms=_integer(options, "retry_max_ms", 1, 3_600_000),
         registry=_registry(options.get("registry")),
         logger=_logger(options.get("logger")),
+        sample_rate=_sample_rate(_get(options, "sample_rate")),
+        redact=_redact(options.get("redact")),
     )
     if resolved.retry_max_ms < resolved.retry_initial_ms:
         raise InvalidOptionError("retry_max_ms", resolved.retry_max_ms, f"at least retry_initial_ms ({resolved.retry_initial_ms})")
@@ -183,4 +194,16 @@ def _logger(value: Any) -> Any:
     for method in ("debug", "info", "warning", "error"):
         if not callable(getattr(value, method, None)):
             raise InvalidOptionError(f"logger.{method}", getattr(value, method, None), "a function (a logging.Logger fits)")
+    return value
+
+
+def _sample_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise InvalidOptionError("sample_rate", value, "a number from 0 to 1 (entries with an error are always kept)")
+    return float(value)
+
+
+def _redact(value: Any) -> Any:
+    if value is not None and not callable(value):
+        raise InvalidOptionError("redact", f"(a {type(value).__name__})", "a callable taking the entry and returning the entry to send")
     return value

@@ -10,8 +10,10 @@ daemon thread serves its delivery reports, which is where entries settle."""
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -23,10 +25,11 @@ from .errors import (
     InvalidEntryError,
     ProducerClosedError,
     QueueFullError,
+    RedactFailedError,
     SendFailedError,
 )
 from .log import Log, rate_limiter
-from .metrics import DROP_REASONS, ProducerMetrics
+from .metrics import DROP_REASONS, MODELS, ProducerMetrics
 from .options import resolve_options
 
 _POLL_S = 0.05
@@ -48,6 +51,8 @@ class WitnessProducer:
         self._cond = threading.Condition(threading.Lock())
         self._recorded = self._success = self._error = self._delivered = 0
         self._dropped = dict.fromkeys(DROP_REASONS, 0)
+        # success and error per model_used: the fleet's own error rate per model (issue 15).
+        self._witnessed = {m: {"success": 0, "error": 0} for m in MODELS}
         self._pending = self._pending_bytes = 0
         self._accepting = True
         self._connected = False
@@ -55,7 +60,7 @@ class WitnessProducer:
         self._warn_invalid = rate_limiter(10.0)
         self._warn_full = rate_limiter(10.0)
         self._warn_send = rate_limiter(10.0)
-        self._metrics = ProducerMetrics(o.registry, self.stats)
+        self._metrics = ProducerMetrics(o.registry, self._metric_view)
         self._batch: dict[int, list[float]] = {}  # partition -> [entries, bytes, latency], per poll
         config = o.librdkafka_config()
         config["on_delivery"] = self._on_delivery
@@ -85,6 +90,9 @@ class WitnessProducer:
             # Checked before encoding: during an outage a refused entry should cost nothing.
             if self._pending >= self.options.max_queue_depth:
                 self._queue_full()
+                return False
+            entry = self._snapshot(entry, sampled=True)
+            if entry is _DROPPED:
                 return False
             message = self._encode(entry)
             if message is None:
@@ -218,7 +226,7 @@ class WitnessProducer:
             d = dict(self._dropped)
             total = self._recorded
             return {
-                "attempted": total + d["invalid"] + d["queue_full"] + d["closed"],
+                "attempted": total + d["invalid"] + d["queue_full"] + d["closed"] + d["sampled_out"] + d["redact_failed"],
                 "total": total,
                 "success": self._success,
                 "error": self._error,
@@ -229,9 +237,55 @@ class WitnessProducer:
                 "dropped": d,
                 "running": self._accepting,
                 "connected": self._connected,
+                "sample_rate": self.options.sample_rate,
+                # librdkafka computes CRCs natively: there is no process-wide switch to report.
+                "fast_crc32c": False,
             }
 
     # --- internals --------------------------------------------------------------------
+
+    def _metric_view(self) -> dict[str, Any]:
+        """stats() plus the per-model counts the `model` label reads (not a stats key in TS either)."""
+        view = self.stats()
+        with self._cond:
+            view["witnessed"] = {m: dict(n) for m, n in self._witnessed.items()}
+        return view
+
+    def _snapshot(self, entry: Any, sampled: bool, raise_refused: bool = False) -> Any:
+        """Read the entry once into a plain dict, then sample (record() only) and redact
+        that copy; _DROPPED (counted) when it is dropped. A hostile mapping cannot change
+        between validation and encoding: only the copy is read from here on."""
+        try:
+            copy = _read_once(entry)
+        except Exception as err:  # noqa: BLE001 - whatever reading raised, one invalid entry
+            self._count_drop("invalid")
+            if self._warn_invalid():
+                self._log.warning("invalid witness entry dropped: reading it raised %s (dropped_invalid=%d)", type(err).__name__, self._dropped["invalid"])
+            if raise_refused:
+                raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
+            return _DROPPED
+        if copy is None:
+            return entry  # not a mapping: the validator names it
+        rate = self.options.sample_rate
+        # An entry with an error is always kept: failures are what the log is searched for.
+        if sampled and rate < 1 and copy.get("error") is None and random.random() >= rate:
+            self._count_drop("sampled_out")
+            return _DROPPED
+        redact = self.options.redact
+        if redact is not None:
+            try:
+                redacted = redact(copy)
+                copy = copy if redacted is copy else _read_once(redacted)
+                if copy is None:
+                    raise TypeError(f"the hook returned a {type(redacted).__name__}, not a mapping")
+            except Exception as err:  # noqa: BLE001 - a failing hook never reaches the caller
+                self._count_drop("redact_failed")
+                if self._warn_invalid():
+                    self._log.warning("the redact hook threw %s; witness entry dropped (redact_failed=%d)", type(err).__name__, self._dropped["redact_failed"])
+                if raise_refused:
+                    raise RedactFailedError(err) from err
+                return _DROPPED
+        return copy
 
     def _encode(self, entry: Any, raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
         """(key, value, size), or None (counted as invalid) when the entry cannot be sent."""
@@ -257,6 +311,8 @@ class WitnessProducer:
     def _produce(self, entry: Any, key: bytes, value: bytes, size: int, on_delivery: Any) -> Optional[BaseException]:
         """Accepts and hands the message to librdkafka; the error when it refused it."""
         ok = entry.get("error") is None  # validated: a plain None or an error record
+        by_model = self._witnessed.get(entry.get("model_used"), self._witnessed["other"])
+        outcome = "success" if ok else "error"
         with self._cond:
             try:
                 if on_delivery is None:
@@ -272,11 +328,13 @@ class WitnessProducer:
                 self._recorded += 1
                 self._success += ok
                 self._error += not ok
+                by_model[outcome] += 1
                 self._dropped["send_failed"] += 1
                 return SendFailedError(err.args[0].name() if err.args else str(err), self.options.topic)
             self._recorded += 1
             self._success += ok
             self._error += not ok
+            by_model[outcome] += 1
             self._pending += 1
             self._pending_bytes += size
             if self._dropped_full:
@@ -288,6 +346,7 @@ class WitnessProducer:
         if not self._accepting:
             self._count_drop("closed")
             raise ProducerClosedError()
+        entry = self._snapshot(entry, sampled=False, raise_refused=True)
         key, value, size = self._encode(entry, raise_invalid=True)  # type: ignore[misc]
         if self._pending_bytes + size > self.options.max_queue_bytes:
             self._count_drop("queue_full")
@@ -370,6 +429,21 @@ class WitnessProducer:
                 self._log.error("delivery thread: %r", err)
         with self._cond:
             self._cond.notify_all()
+
+
+_DROPPED = object()  # _snapshot's answer for an entry it dropped (None is an entry the validator names)
+
+
+def _read_once(entry: Any) -> Optional[dict[str, Any]]:
+    """A plain dict with each field of a mapping read once (nested error record too);
+    None when the entry is not a mapping. Raises whatever the object raises."""
+    if not isinstance(entry, Mapping):
+        return None
+    copy = {key: entry[key] for key in list(entry.keys())}
+    error = copy.get("error")
+    if isinstance(error, Mapping):
+        copy["error"] = {key: error[key] for key in list(error.keys())}
+    return copy
 
 
 def _request_id(entry: Any) -> str:

@@ -19,7 +19,7 @@ import {
   UnknownFingerprintError,
   type WitnessEntry,
 } from '../src/index.js';
-import { fullEntry, minimalEntry, vector } from './fixtures/entries.js';
+import { fullEntry, minimalEntry, vector } from '../../test/support/entries.js';
 
 /** What decoding gives back: embeddings as Float32Array (float32-rounded), the rest unchanged. */
 function expected(entry: WitnessEntry): WitnessEntry {

@@ -16,7 +16,7 @@ import {
   withQuality,
   type LatencyBreakdown,
 } from '../src/index.js';
-import { vector } from './fixtures/entries.js';
+import { vector } from '../../test/support/entries.js';
 
 const latency: LatencyBreakdown = { embedding_ms: 5, retrieval_ms: 20, routing_ms: 1, attention_ms: 30, generation_ms: 100, total_ms: 160 };
 

@@ -1,7 +1,9 @@
 // witness-demo-load: a small serving-fleet imitation for the `demo` profile of
 // docker-compose, so a newcomer sees entries flow into Qdrant and the dashboards.
-// It records through the SDK exactly as a serving node would: fire-and-forget,
-// with the SDK's metrics on its own /metrics.
+// It records through the SDK exactly as a serving node would (importing the
+// package by its name): fire-and-forget, with the SDK's metrics on its own
+// /metrics. A program, not part of the SDK: it lives beside src/, not in it,
+// and the package does not ship it.
 //
 // Environment (all optional): KAFKA_BROKERS (127.0.0.1:9092), WITNESS_TOPIC
 // (witness.entries), WITNESS_EMBEDDING_DIM (768), DEMO_RATE entries/s (50),
@@ -12,7 +14,7 @@ import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { Registry } from 'prom-client';
 import { createWitnessEntry, withError, withLatency, withQuality, type ModelSize, type WitnessEntry } from '@witnesslog/schemas';
-import { createWitnessProducer } from './producer.js';
+import { createWitnessProducer } from '@witnesslog/producer';
 
 const MODELS: readonly ModelSize[] = ['tiny', 'small', 'medium', 'large'];
 // What a real fleet fails with, so the per-error-code views have something to show.
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
   if (options.durationS > 0) setTimeout(() => void stop(), options.durationS * 1000);
 }
 
-// Run as a program (node producer/dist/demo-load.js), not when imported by a test.
+// Run as a program (node producer/demo/dist/demo-load.js), not when imported by a test.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(`witness-demo-load: ${(err as Error).message}`);

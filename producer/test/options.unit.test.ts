@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWitnessProducer, InvalidOptionError, producerDefaults, type WitnessProducerOptions } from '@witnesslog/producer';
-import { entry } from './support/entries.js';
+import { entry } from '../../test/support/entries.js';
 import { freePort } from '../../test/support/net.js';
 
 const brokers = ['127.0.0.1:9092'];

@@ -17,7 +17,7 @@ import {
   type WitnessCodec,
   type WitnessEntry,
 } from '../src/index.js';
-import { fullEntry, minimalEntry } from './fixtures/entries.js';
+import { fullEntry, minimalEntry } from '../../test/support/entries.js';
 import { varint } from './fixtures/hostile.js';
 
 const SEED = envInt('WITNESS_FUZZ_SEED', 0x13d0f022);
@@ -67,7 +67,7 @@ class Random {
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)]!;
   }
-  /** A position in the body most of the time (the header's cases are few and covered by codec.test.ts). */
+  /** A position in the body most of the time (the header's cases are few and covered by codec.unit.test.ts). */
   position(m: Buffer): number {
     return this.next() < 0.95 && m.length > HEADER_BYTES ? HEADER_BYTES + this.int(m.length - HEADER_BYTES) : this.int(m.length);
   }

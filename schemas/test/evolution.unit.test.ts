@@ -12,7 +12,7 @@ import {
   UnknownFingerprintError,
   type WitnessEntry,
 } from '../src/index.js';
-import { fullEntry, minimalEntry } from './fixtures/entries.js';
+import { fullEntry, minimalEntry } from '../../test/support/entries.js';
 
 const v1 = currentSchemaVersion;
 const v2 = loadSchemaVersion(2, new URL('./fixtures/witness-entry.v2.avsc', import.meta.url));

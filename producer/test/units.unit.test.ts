@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { createBackoff } from '../src/backoff.js';
+import { createBackoff } from '@witnesslog/schemas';
 import { MessageQueue, QueuedMessage } from '../src/queue.js';
-import { classifySendError } from '../src/send-errors.js';
+import { classifySendError } from '../src/kafka.js';
 
 const message = (i: number, size = 100) => new QueuedMessage(`k${i}`, Buffer.alloc(size - `k${i}`.length, i), undefined);
 

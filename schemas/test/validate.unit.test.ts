@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEntry, encodeEntry, InvalidEntryError, limits, validateEntry, WitnessError, type WitnessEntry } from '../src/index.js';
-import { fullEntry, minimalEntry } from './fixtures/entries.js';
+import { fullEntry, minimalEntry } from '../../test/support/entries.js';
 
 type Mutation = (entry: Record<string, any>) => void;
 

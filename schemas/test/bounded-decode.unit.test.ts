@@ -9,6 +9,7 @@ import { compileBodyCheck } from '../src/bounded-decode.js';
 import {
   createCodec,
   DecodeBoundsError,
+  DecodeError,
   decodeCaps,
   decodeEntry,
   encodeEntry,
@@ -19,7 +20,7 @@ import {
   TruncatedMessageError,
   type WitnessEntry,
 } from '../src/index.js';
-import { fullEntry, minimalEntry } from './fixtures/entries.js';
+import { fullEntry, minimalEntry } from '../../test/support/entries.js';
 import { arrayBomb, BOMB_MESSAGE_BYTES, INVALID_UTF8, invalidUtf8Message, rawBody, STRING_FIELDS, varint, type BombField } from './fixtures/hostile.js';
 
 const BOMB_FIELDS: ReadonlyArray<[BombField, string]> = [
@@ -82,6 +83,17 @@ test('a count within the cap but beyond the bytes left is WITNESS_TRUNCATED nami
   });
   // 4 doubles are 32 bytes: a claim of 30 doubles with the body's tail behind it runs out.
   assert.throws(() => decodeEntry(arrayBomb('model_probs', 30)), { code: 'WITNESS_TRUNCATED', message: /in routing_decision\.model_probs/ });
+});
+
+test('the bounded pass throws from the DecodeError family, codes unchanged: one instanceof catches every undecodable message', () => {
+  const cases: Array<[Buffer, string]> = [
+    [arrayBomb('tags', 2 ** 26), 'WITNESS_DECODE_BOUNDS'],
+    [invalidUtf8Message(STRING_FIELDS[0]!, INVALID_UTF8[0]!.bytes), 'WITNESS_INVALID_UTF8'],
+    [arrayBomb('tags', 200), 'WITNESS_TRUNCATED'],
+  ];
+  for (const [message, code] of cases) {
+    assert.throws(() => decodeEntry(message), (err: unknown) => err instanceof DecodeError && err.code === code, code);
+  }
 });
 
 /** A copy of a valid message whose varint at `at` (`width` bytes long) is replaced by `n`. */
