@@ -84,7 +84,7 @@ export interface Service {
   running(): boolean;
 }
 
-function service(
+export function service(
   name: string,
   address: string,
   spec: ProcessSpec,
@@ -108,13 +108,13 @@ function service(
   };
 }
 
-async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
+export async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
   const res = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
   await res.arrayBuffer();
   return res.ok;
 }
 
-function fill(template: string, values: Record<string, string | number>): string {
+export function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     if (!(key in values)) throw new Error(`no value for {{${key}}}`);
     return String(values[key]);
@@ -175,15 +175,21 @@ export function kafkaService(cfg: StackConfig, tools: Toolchain, { extraProperti
   return service('kafka', `PLAINTEXT://127.0.0.1:${cfg.kafkaPort}`, spec, () => kafkaReady(brokers), prepare);
 }
 
-// KRaft needs its log directory formatted with a cluster id before the first start.
-async function formatKafkaStorage(tools: Toolchain, props: string, scram: readonly ScramCredential[]): Promise<void> {
+// base64url of 16 random bytes, as Kafka's own ids; like Kafka's Uuid.randomUuid, never
+// one that starts with '-': StorageTool would read it as an option and refuse to format
+// ("argument --cluster-id/-t: expected one argument"), which failed one start in 64.
+export function newKafkaClusterId(): string {
+  let id: string;
+  do id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
+  while (id.startsWith('-'));
+  return id;
+}
+
+// KRaft needs its log directory formatted with a cluster id before the first start
+// (the nodes of one cluster share theirs: local/cluster.ts passes it).
+export async function formatKafkaStorage(tools: Toolchain, props: string, scram: readonly ScramCredential[], sharedId?: string): Promise<void> {
   const { execFileSync } = await import('node:child_process');
-  // base64url of 16 random bytes, as Kafka's own ids; like Kafka's Uuid.randomUuid, never
-  // one that starts with '-': StorageTool would read it as an option and refuse to format
-  // ("argument --cluster-id/-t: expected one argument"), which failed one start in 64.
-  let clusterId: string;
-  do clusterId = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
-  while (clusterId.startsWith('-'));
+  const clusterId = sharedId ?? newKafkaClusterId();
   const users = scram.flatMap((c) => ['--add-scram', `${c.mechanism}=[name=${c.name},password=${c.password}]`]);
   try {
     execFileSync(

@@ -6,6 +6,8 @@
 //   unit    run the *.unit.test.ts files only (they need no service): no stack, no waiting
 //   start   up, plus the consumer service, in the foreground; Ctrl-C stops everything
 //   bench   up, run every bench/*.bench.ts one after another, print one table
+// With --cluster (or WITNESS_CLUSTER=1) every command works on the cluster profile
+// (local/cluster.ts: 3 Kafka nodes, 3 Qdrant peers) and `test` runs test/cluster/*.cluster.ts.
 // Services that already run (from `npm run stack up`) are reused and left running,
 // which keeps the edit-test loop fast.
 import { spawn } from 'node:child_process';
@@ -27,11 +29,18 @@ import {
   type StackConfig,
   type Toolchain,
 } from './services.js';
+import { clusterConfig, clusterEnv, clusterMode, clusterServices } from './cluster.js';
 
 const log = (msg: string) => process.stderr.write(`[stack] ${msg}\n`);
 
 function infrastructure(cfg: StackConfig, tools: Toolchain): Service[] {
-  return [kafkaService(cfg, tools), qdrantService(cfg, tools), prometheusService(cfg, tools), alertmanagerService(cfg, tools)];
+  const storage = clusterMode() ? clusterServices(cfg, tools) : [kafkaService(cfg, tools), qdrantService(cfg, tools)];
+  return [...storage, prometheusService(cfg, tools), alertmanagerService(cfg, tools)];
+}
+
+/** stackEnv, pointed at the cluster's nodes in the cluster profile. */
+function clientEnv(cfg: StackConfig, tools: Toolchain): Record<string, string> {
+  return { ...stackEnv(cfg, tools), ...(clusterMode() ? clusterEnv(clusterConfig(cfg)) : {}) };
 }
 
 /** Starts what is not running yet, in parallel; returns the services this call started. */
@@ -64,13 +73,15 @@ async function down(services: Service[]): Promise<void> {
 }
 
 function testFiles(filters: string[]): string[] {
+  // The cluster scenarios (test/cluster/*.cluster.ts) are heavier: only `test --cluster` runs them.
+  const suffix = clusterMode() ? '.cluster.ts' : '.test.ts';
   const found: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name.startsWith('.')) continue;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.test.ts') && path.split('/').includes('test')) found.push(relative(repoRoot, path));
+      else if (entry.name.endsWith(suffix) && path.split('/').includes('test')) found.push(relative(repoRoot, path));
     }
   };
   for (const dir of ['schemas', 'producer', 'consumer', 'test']) if (existsSync(join(repoRoot, dir))) walk(join(repoRoot, dir));
@@ -108,9 +119,9 @@ async function test(filters: string[]): Promise<number> {
     const tested = await run(
       process.execPath,
       ['--conditions=witnesslog-src', '--import', 'tsx', '--test', '--test-reporter=spec', ...files],
-      stackEnv(cfg, tools),
+      clientEnv(cfg, tools),
     );
-    const pytested = await pytest(filters, stackEnv(cfg, tools));
+    const pytested = clusterMode() ? 0 : await pytest(filters, stackEnv(cfg, tools));
     code = code || tested || pytested;
   } finally {
     await down(started);
@@ -158,7 +169,7 @@ async function bench(filters: string[]): Promise<number> {
       const exit = await run(
         process.execPath,
         ['--conditions=witnesslog-src', '--import', 'tsx', join('bench', file)],
-        { ...stackEnv(cfg, tools), WITNESS_BENCH_REPORT: rowsFile },
+        { ...clientEnv(cfg, tools), WITNESS_BENCH_REPORT: rowsFile },
       );
       if (exit !== 0) log(`bench/${file} failed with exit code ${exit}`);
       code ||= exit;
@@ -179,10 +190,10 @@ async function bench(filters: string[]): Promise<number> {
 async function start(): Promise<number> {
   const cfg = stackConfig();
   const tools = loadToolchain();
-  const services = [...infrastructure(cfg, tools), consumerService(cfg, tools)];
-  const started = await up(services.slice(0, 3));
+  const services = [...infrastructure(cfg, tools), consumerService(cfg, tools, clusterMode() ? clusterEnv(clusterConfig(cfg)) : {})];
+  const started = await up(services.slice(0, -1));
   try {
-    started.push(...(await up(services.slice(3))));
+    started.push(...(await up(services.slice(-1))));
   } catch (err) {
     // No half-started stack left behind: what this call started goes down again.
     await down(started);
@@ -209,7 +220,10 @@ async function start(): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command = 'status', ...rest] = argv;
+  const [command = 'status', ...args] = argv;
+  // `bench scale` measures consumer instances against the cluster: it runs in the cluster profile.
+  if (args.includes('--cluster') || (command === 'bench' && args.includes('scale'))) process.env.WITNESS_CLUSTER = '1';
+  const rest = args.filter((a) => a !== '--cluster');
   const cfg = stackConfig();
   switch (command) {
     case 'up':
@@ -226,7 +240,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'clean':
       await down([...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]);
-      for (const d of ['kafka', 'qdrant', 'qdrant-server', 'prometheus', 'logs']) rmSync(join(cfg.runDir, d), { recursive: true, force: true });
+      for (const d of ['kafka', 'qdrant', 'qdrant-server', 'prometheus', 'logs', ...(clusterMode() ? ['cluster'] : [])]) rmSync(join(cfg.runDir, d), { recursive: true, force: true });
       return 0;
     case 'test':
       return test(rest);
