@@ -138,10 +138,18 @@ export function chunkByBytes(records: readonly OutgoingRecord[], maxBytes: numbe
   return chunks;
 }
 
-function errorType(err: unknown): string {
-  const cause = (err as { cause?: unknown })?.cause ?? err;
-  const type = (cause as { type?: unknown })?.type;
-  return typeof type === 'string' && /^[A-Z_]{1,64}$/.test(type) ? type : 'UNKNOWN';
+// kafkajs's protocol errors carry a `type`; its retrier may wrap one (in `cause`,
+// `originalError` or an aggregate's `errors`) and keep only the message.
+function errorType(err: unknown, depth = 0): string {
+  if (err === null || typeof err !== 'object' || depth > 3) return 'UNKNOWN';
+  const e = err as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown; message?: unknown };
+  if (typeof e.type === 'string' && /^[A-Z_]{1,64}$/.test(e.type)) return e.type;
+  for (const inner of [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors.slice(0, 4) : [])]) {
+    const type = errorType(inner, depth + 1);
+    if (type !== 'UNKNOWN') return type;
+  }
+  if (typeof e.message === 'string' && /larger than the max message size/i.test(e.message)) return 'MESSAGE_TOO_LARGE';
+  return 'UNKNOWN';
 }
 
 export function createDeadLetterWriter({

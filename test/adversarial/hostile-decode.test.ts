@@ -6,12 +6,8 @@
 // hostile message is dead-lettered once with its reason and its original
 // bytes, every good entry is stored, and the consumer stays up, ready and small.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DLQ_HEADERS } from '@witnesslog/consumer';
-import { consumerService, loadToolchain, stackConfig, type Service } from '../../local/services.js';
 import {
   brokers,
   codec,
@@ -21,9 +17,7 @@ import {
   deleteTopics,
   disconnectShared,
   dropCollection,
-  freePort,
   produce,
-  qdrantUrl,
   readPoints,
   testEntry,
   testNames,
@@ -33,6 +27,7 @@ import {
 import { arrayBomb, INVALID_UTF8, invalidUtf8Message, STRING_FIELDS, type BombField } from '../../schemas/test/fixtures/hostile.js';
 import { httpGet, sample } from '../support/http.js';
 import { messageCount, readMessages } from '../support/topic.js';
+import { startConsumer } from './consumer-process.js';
 
 /** The issue's messages carry 768-dim embeddings, the production default. */
 const DIM = 768;
@@ -81,33 +76,11 @@ function hostileMessages(): Hostile[] {
   return out;
 }
 
-async function startConsumer(names: ReturnType<typeof testNames>): Promise<{ service: Service; url: string }> {
-  const port = await freePort();
-  const runDir = mkdtempSync(join(tmpdir(), 'witness-adversarial-'));
-  const service = consumerService(stackConfig({ ...process.env, METRICS_PORT: String(port), WITNESSLOG_RUN_DIR: runDir }), loadToolchain(), {
-    KAFKA_BROKERS: brokers.join(','),
-    QDRANT_URL: qdrantUrl,
-    WITNESS_TOPIC: names.topic,
-    WITNESS_DLQ_TOPIC: names.dlqTopic,
-    WITNESS_GROUP_ID: names.groupId,
-    WITNESS_COLLECTION: names.collection,
-    WITNESS_EMBEDDING_DIM: String(DIM),
-    WITNESS_BATCH_MAX_WAIT_MS: '100',
-    LOG_LEVEL: 'info',
-  });
-  cleanups.push(async () => {
-    await service.stop({ signal: 'SIGTERM', graceMs: 20_000 });
-    rmSync(runDir, { recursive: true, force: true });
-  });
-  await service.start();
-  return { service, url: `http://127.0.0.1:${port}` };
-}
-
 test('length bombs and invalid UTF-8 are dead-lettered once each with their reason; good entries around them are stored', { timeout: 240_000 }, async (t) => {
   const names = testNames('adversarial-decode');
   await createTopics({ topic: names.topic, partitions: PARTITIONS }, { topic: names.dlqTopic });
   cleanups.push(() => deleteTopics(names.topic, names.dlqTopic), () => dropCollection(names.collection));
-  const consumer = await startConsumer(names);
+  const consumer = await startConsumer(names, DIM, cleanups);
   const metrics = async () => (await httpGet(`${consumer.url}/metrics`)).text;
 
   // Good entries first, so the RSS baseline is that of a consumer that has worked.
