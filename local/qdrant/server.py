@@ -440,20 +440,24 @@ class RequestHandler(BaseHTTPRequestHandler):
         return self.headers.get("api-key") == self.api_key or bearer == f"Bearer {self.api_key}"
 
     def refuse(self, status: int, message: str, started: float, length: int = 0) -> None:
-        """Answers without keeping the body, then closes. Up to DRAIN_MAX_BYTES of a
-        declared body are read and dropped first (64 KiB at a time, the socket
-        timeout bounding a client that stalls), so a client still writing it sees the
-        answer rather than a broken pipe; a larger one gets the connection closed."""
+        """Answers before reading the body, then closes the connection. The answer
+        goes first, so a client that never sends its body still gets it at once;
+        then up to DRAIN_MAX_BYTES of the declared body are read and dropped (64 KiB
+        at a time, the socket timeout bounding a client that stalls), so a client
+        still writing sees the answer rather than a broken pipe."""
         self.close_connection = True
-        if 0 < length <= DRAIN_MAX_BYTES:
-            left = length
+        log.info("%s %s -> %d %s", self.command, self.path.partition("?")[0], status, message)
+        self.send(status, orjson.dumps({"status": {"error": message}, "time": time.perf_counter() - started}))
+        self.wfile.flush()
+        left = length if 0 < length <= DRAIN_MAX_BYTES else 0
+        try:
             while left > 0:
                 chunk = self.rfile.read(min(left, 65536))
                 if not chunk:
                     return
                 left -= len(chunk)
-        log.info("%s %s -> %d %s", self.command, self.path.partition("?")[0], status, message)
-        self.send(status, orjson.dumps({"status": {"error": message}, "time": time.perf_counter() - started}))
+        except OSError:  # the timeout, or the client hung up: nothing more to do
+            return
 
     def content_length(self) -> int | None:
         """The declared body length; None when it is malformed (several, negative, not a number) or chunked."""

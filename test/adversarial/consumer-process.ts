@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { consumerService, loadToolchain, stackConfig, type Service } from '../../local/services.js';
-import { brokers, freePort, qdrantUrl, type testNames } from '../../consumer/test/support.js';
+import { after } from 'node:test';
+import { brokers, disconnectShared, freePort, qdrantUrl, type testNames } from '../../consumer/test/support.js';
 
 export async function startConsumer(
   names: ReturnType<typeof testNames>,
@@ -32,4 +33,14 @@ export async function startConsumer(
   });
   await service.start();
   return { service, url: `http://127.0.0.1:${port}` };
+}
+
+/** Things to undo after the file's tests, last first; the shared Kafka and Qdrant clients disconnect last. */
+export function cleanupsAfterAll(): Array<() => Promise<unknown>> {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    await disconnectShared();
+  });
+  return cleanups;
 }

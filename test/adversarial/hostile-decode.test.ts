@@ -6,7 +6,7 @@
 // hostile message is dead-lettered once with its reason and its original
 // bytes, every good entry is stored, and the consumer stays up, ready and small.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DLQ_HEADERS } from '@witnesslog/consumer';
 import {
   brokers,
@@ -15,7 +15,6 @@ import {
   countPoints,
   createTopics,
   deleteTopics,
-  disconnectShared,
   dropCollection,
   produce,
   readPoints,
@@ -27,7 +26,7 @@ import {
 import { arrayBomb, INVALID_UTF8, invalidUtf8Message, STRING_FIELDS, type BombField } from '../../schemas/test/fixtures/hostile.js';
 import { httpGet, sample } from '../support/http.js';
 import { messageCount, readMessages } from '../support/topic.js';
-import { startConsumer } from './consumer-process.js';
+import { cleanupsAfterAll, startConsumer } from './consumer-process.js';
 
 /** The messages carry 768-dim embeddings, the production default. */
 const DIM = 768;
@@ -39,11 +38,7 @@ const PARTITIONS = 2;
  */
 const MAX_RSS_GROWTH_BYTES = 200 * 1024 * 1024;
 
-const cleanups: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await disconnectShared();
-});
+const cleanups = cleanupsAfterAll();
 
 interface Hostile {
   key: string;

@@ -10,14 +10,13 @@
 //   its own once the topic takes letters again.
 // The tally at the end accounts for every message id by id.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DLQ_HEADERS } from '@witnesslog/consumer';
 import {
   brokers,
   codec,
   committedOffsets,
   deleteTopics,
-  disconnectShared,
   dropCollection,
   kafka,
   produce,
@@ -29,17 +28,13 @@ import {
 } from '../../consumer/test/support.js';
 import { httpGet, sample } from '../support/http.js';
 import { messageCount, readMessages } from '../support/topic.js';
-import { startConsumer } from './consumer-process.js';
+import { cleanupsAfterAll, startConsumer } from './consumer-process.js';
 
 const DIM = 32;
 const PARTITIONS = 2;
 const MAX_RSS_GROWTH_BYTES = 200 * 1024 * 1024;
 
-const cleanups: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await disconnectShared();
-});
+const cleanups = cleanupsAfterAll();
 
 async function createTopic(topic: string, partitions: number, configEntries: Array<{ name: string; value: string }> = []): Promise<void> {
   const admin = kafka.admin();
