@@ -149,7 +149,7 @@ function ourCodeCost(messages: Buffer[]): Record<'decode' | 'map' | 'serialize' 
     const t0 = performance.now();
     const entries = slice.map((m) => codec.decode(m));
     const t1 = performance.now();
-    const points = entries.map(entryToPoint);
+    const points = entries.map((e) => entryToPoint(e));
     const t2 = performance.now();
     JSON.stringify({ points }); // what the Qdrant client sends
     const t3 = performance.now();

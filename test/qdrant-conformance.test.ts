@@ -200,6 +200,18 @@ function cases(): Case[] {
     })),
     { name: 'upsert the batch', method: 'PUT', path: `collections/${C}/points?wait=true`, body: { points }, pick: ack },
     { name: 'collection info after the upsert', method: 'GET', path: `collections/${C}`, pick: info },
+    // The consumer's append-only write (issue 13 finding 4): insert_only leaves stored points as they are and adds new ones.
+    {
+      name: 'insert_only upsert over stored ids and a new one',
+      method: 'PUT',
+      path: `collections/${C}/points?wait=true`,
+      body: { update_mode: 'insert_only', points: [...points.slice(0, 2).map((p) => ({ ...p, payload: { ...p.payload, quality_score: 0.99, entry_digest: 'other' } })), { ...points[2]!, id: uuid(200) }] },
+      pick: ack,
+    },
+    { name: 'retrieve after insert_only: first entries kept, new one added', method: 'POST', path: `collections/${C}/points`, body: { ids: [uuid(0), uuid(1), uuid(200)], with_payload: ['quality_score', 'entry_digest', 'request_id'], with_vector: false } },
+    { name: 'delete the inserted point', method: 'POST', path: `collections/${C}/points/delete?wait=true`, body: { points: [uuid(200)] }, pick: ack },
+    // A body above the real server's default limit (32 MiB): refused alike (the real server answers 400, not 413).
+    { name: 'body above 32 MiB', method: 'POST', path: `collections/${C}/points/count`, body: `{"exact": true, "pad": "${'x'.repeat(33 * 1024 * 1024)}"}` },
     // The query library and the CLI.
     { name: 'count all', method: 'POST', path: `collections/${C}/points/count`, body: { exact: true } },
     { name: 'count failures (bool false)', method: 'POST', path: `collections/${C}/points/count`, body: { filter: failed, exact: true } },

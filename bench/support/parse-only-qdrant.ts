@@ -1,5 +1,5 @@
 // A sink that speaks just enough of Qdrant's REST API for the consumer (collection
-// info, exists, upsert) and does nothing with a write but parse it. Run against
+// info, exists, upsert, retrieve) and does nothing with a write but parse it. Run against
 // it, the consumer's rate is bound by Kafka and our own code, not by the local
 // Qdrant server, whose Python storage is far slower than the real Qdrant's.
 // It runs in its own process, so its parsing does not count as the consumer's CPU.
@@ -57,6 +57,12 @@ function serve(dim: number): void {
         bytes += body.length;
         requests += 1;
         return reply(res, 200, { operation_id: requests, status: 'completed' });
+      }
+      // The consumer's read-back of digests after an insert-only write (append-only rule): parsed, nothing stored to find.
+      if (req.method === 'POST' && parts[2] === 'points' && parts.length === 3) {
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        requests += 1;
+        return reply(res, 200, []);
       }
       return reply(res, 404, `no route ${req.method} ${path}`);
     });

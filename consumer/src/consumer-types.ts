@@ -40,6 +40,8 @@ export interface ConsumerStatus {
   paused: boolean;
   buffered: number;
   qdrantReachable: boolean;
+  /** Present while dead letters fail past the retry bound: the error type (e.g. MESSAGE_TOO_LARGE, NETWORK). */
+  deadLetterStalled?: string;
   assignment: Record<string, number[]>;
 }
 
@@ -53,7 +55,7 @@ export interface WitnessConsumer {
   start(): Promise<void>;
   /** Stops fetching, flushes and commits (bounded by shutdownTimeoutMs), disconnects. Safe to call more than once. */
   close(): Promise<CloseResult>;
-  /** Joined the group, not closing, and Qdrant answers. */
+  /** Joined the group, not closing, dead letters not stalled, and Qdrant answers. */
   ready(): Promise<boolean>;
   status(): ConsumerStatus;
   on<E extends keyof ConsumerEvents>(event: E, listener: (...args: ConsumerEvents[E]) => void): () => void;

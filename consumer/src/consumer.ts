@@ -274,6 +274,8 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
     },
     async ready() {
       if (!joined || closing || !running) return false;
+      // Dead letters failing past their retry bound: nothing is committed, say so (issue 13 finding 2).
+      if (deadLetters.stalled !== undefined) return false;
       const at = now();
       if (readyCache && at - readyCache.at < READY_CACHE_MS) return readyCache.value;
       let value: boolean;
@@ -293,6 +295,7 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
         paused: intake.paused,
         buffered: held(),
         qdrantReachable: sink.reachable,
+        ...(deadLetters.stalled !== undefined ? { deadLetterStalled: deadLetters.stalled } : {}),
         assignment: ledger.assignment,
       };
     },

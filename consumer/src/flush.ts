@@ -2,13 +2,21 @@
 // -> commit. Every message of the batch ends up written, dead-lettered with a
 // reason, or (if the flush is abandoned) uncommitted and so delivered again.
 // The commit comes last and only after both writes were acknowledged.
+//
+// Append-only per request_id (issue 13 finding 4): each point carries the digest
+// of its message value. Within a batch the first message of an id (in batch
+// order, which is offset order within a partition) is the one written; a later
+// one with the same digest is the same entry (a no-op), one with another digest
+// is a conflict. The sink reports the conflicts with what is already stored.
+// A conflict is not applied, is counted (witness_entries_conflicting_total) and
+// dead-lettered as WITNESS_DUPLICATE_REQUEST_ID.
 import { performance } from 'node:perf_hooks';
 import type { DecodedWitnessEntry } from '@witnesslog/schemas';
 import type { DeadLetter, DeadLetterWriter } from './dead-letter.js';
 import type { Received } from './intake.js';
 import type { CommitLedger } from './ledger.js';
 import type { ConsumerMetrics } from './metrics.js';
-import { entryToPoint, type WitnessPoint } from './point.js';
+import { entryDigest, entryToPoint, type WitnessPoint } from './point.js';
 import type { QdrantSink } from './qdrant-sink.js';
 import type { TopicPartitionOffset } from './kafka.js';
 
@@ -72,20 +80,35 @@ export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = 
     const points: WitnessPoint[] = [];
     const sources: Received[] = [];
     const letters: DeadLetter[] = [];
+    // request_id -> digest of the first message carrying it in this batch.
+    const firstById = new Map<string, string>();
     for (const item of items) {
       if (item.entry) {
-        points.push(entryToPoint(item.entry));
-        sources.push(item);
+        const digest = entryDigest(item.value ?? new Uint8Array(0));
+        const first = firstById.get(item.entry.request_id);
+        if (first === undefined) {
+          firstById.set(item.entry.request_id, digest);
+          points.push(entryToPoint(item.entry, digest));
+          sources.push(item);
+        } else if (first !== digest) {
+          letters.push(conflict(item, 'earlier in the same batch'));
+        }
+        // else: the same entry twice in one batch; the first is written, this one is a no-op.
       } else {
         letters.push(letter(item, item.failure?.reason ?? 'WITNESS_DECODE_FAILED', item.failure?.error ?? ''));
       }
     }
-    const { rejected } = await sink.write(points, signal);
+    const { rejected, conflicts } = await sink.write(points, signal);
     const rejectedIndexes = new Set<number>();
     for (const { index, error } of rejected) {
       rejectedIndexes.add(index);
       letters.push(letter(sources[index]!, error.code, error.message));
     }
+    for (const index of conflicts) {
+      rejectedIndexes.add(index);
+      letters.push(conflict(sources[index]!, 'already stored'));
+    }
+    for (const l of letters) if (l.reason === DUPLICATE_REQUEST_ID) metrics.entriesConflicting.inc({ reason: DUPLICATE_REQUEST_ID });
     await deadLetters.send(letters, signal);
     const written = countWritten(sources, rejectedIndexes);
 
@@ -96,6 +119,14 @@ export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = 
     metrics.lastFlush.set(now() / 1000);
     return { size: items.length, written, deadLettered: letters.length, durationMs, waitedMs, committed };
   };
+}
+
+/** The reason code of an entry whose request_id holds another entry. */
+export const DUPLICATE_REQUEST_ID = 'WITNESS_DUPLICATE_REQUEST_ID';
+
+function conflict(item: Received, where: string): DeadLetter {
+  const id = item.entry!.request_id;
+  return letter(item, DUPLICATE_REQUEST_ID, `request_id ${id} is ${where} with different content; the log is append-only per request_id, so this entry was not applied`);
 }
 
 function letter(item: Received, reason: string, error: string): DeadLetter {

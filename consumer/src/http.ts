@@ -1,7 +1,8 @@
 // The service's HTTP endpoints on the metrics port, with node:http alone:
 //   /metrics  Prometheus text from the host's registry
 //   /healthz  200 while the process runs (liveness)
-//   /readyz   200 once joined to the group with Qdrant reachable; 503 otherwise,
+//   /readyz   200 once joined to the group with Qdrant reachable and dead letters
+//             being written; 503 otherwise,
 //             and while draining, so an orchestrator stops counting on an instance
 //             that is shutting down.
 import { createServer, type Server } from 'node:http';

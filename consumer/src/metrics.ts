@@ -68,6 +68,21 @@ export const METRICS = {
     help: 'Failed writes to the dead-letter topic (each is retried; the offset does not move past it).',
     labelNames: [],
   },
+  deadLettersReduced: {
+    name: 'witness_dead_letters_reduced_total',
+    help: 'Dead letters written without their value (or headers, or key) because the whole would not fit the dead-letter topic, by reason code.',
+    labelNames: ['reason'],
+  },
+  deadLetterStalled: {
+    name: 'witness_dead_letter_stalled',
+    help: '1, labelled with the error type, while dead letters have failed past the retry bound (the consumer is unready and still retrying); no series otherwise.',
+    labelNames: ['reason'],
+  },
+  entriesConflicting: {
+    name: 'witness_entries_conflicting_total',
+    help: 'Entries not applied because their request_id is already stored (or earlier in the batch) with different content, by reason code; each is dead-lettered.',
+    labelNames: ['reason'],
+  },
   commits: {
     name: 'witness_offset_commits_total',
     help: 'Offset commits, by result (ok, failed, skipped_revoked).',
@@ -122,6 +137,9 @@ export interface ConsumerMetrics {
   qdrantWriteRetries: Counter<'kind'>;
   qdrantWaiting: Gauge;
   deadLetterErrors: Counter;
+  deadLettersReduced: Counter<'reason'>;
+  deadLetterStalled: Gauge<'reason'>;
+  entriesConflicting: Counter<'reason'>;
   commits: Counter<'result'>;
   buffered: Gauge;
   paused: Gauge;
@@ -159,6 +177,9 @@ export function createMetrics(registry: Registry, { processMetrics = false }: { 
     qdrantWriteRetries: counter(METRICS.qdrantWriteRetries),
     qdrantWaiting: gauge(METRICS.qdrantWaiting),
     deadLetterErrors: counter(METRICS.deadLetterErrors),
+    deadLettersReduced: counter(METRICS.deadLettersReduced),
+    deadLetterStalled: gauge(METRICS.deadLetterStalled),
+    entriesConflicting: counter(METRICS.entriesConflicting),
     commits: counter(METRICS.commits),
     buffered: gauge(METRICS.buffered),
     paused: gauge(METRICS.paused),

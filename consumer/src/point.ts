@@ -2,8 +2,10 @@
 // query module (search, stats, CLI) reads points through pointToEntry, so the
 // two directions are kept side by side and tested as a round trip.
 //
-// Point id: request_id (a lowercase UUID, which Qdrant accepts as an id), so a
-// redelivered entry overwrites itself: at-least-once delivery, exactly-once result.
+// Point id: request_id (a lowercase UUID, which Qdrant accepts as an id). The log
+// is append-only per id (issue 13 finding 4): the sink writes insert-only, so a
+// redelivered entry is a no-op and a different entry under a stored id is not
+// applied; entry_digest is how the two are told apart (see flush.ts).
 // Vectors: named `query` and `response`; an entry without a response embedding
 // has no `response` vector. Payload: every other field under its schema name,
 // copied by rest-spread so a new schema field needs no edit here (the timestamp stays an RFC 3339 string, which Qdrant's datetime index and
@@ -11,9 +13,12 @@
 // - is_success: error === null, indexed, so dashboards filter without a null check;
 // - vector_norms: the Euclidean norm of each embedding. Qdrant normalizes the
 //   vectors of a cosine collection on write, so the norm is what lets
-//   pointToEntry give back the vector that was produced, not its direction only.
+//   pointToEntry give back the vector that was produced, not its direction only;
+// - entry_digest: SHA-256 (hex, first 32 digits) of the message value as it was
+//   produced, when the consumer knows it: equal digests mean the same entry.
 // Vectors travel as integers (see toDirection): the same direction, half the
 // bytes, and twice as fast to write as JSON floats.
+import { createHash } from 'node:crypto';
 import { isSuccess, type DecodedWitnessEntry, type WitnessEntry } from '@witnesslog/schemas';
 
 export const QUERY_VECTOR = 'query';
@@ -25,11 +30,20 @@ export interface VectorNorms {
   response: number | null;
 }
 
-/** The payload of a witness point: the entry minus its embeddings, plus is_success and vector_norms. */
+/** The payload of a witness point: the entry minus its embeddings, plus is_success, vector_norms and entry_digest. */
 export type WitnessPayload = Omit<WitnessEntry, 'query_embedding' | 'response_embedding'> & {
   is_success: boolean;
   vector_norms: VectorNorms;
+  entry_digest?: string;
 };
+
+/** The payload field holding the digest of the encoded entry. */
+export const DIGEST_FIELD = 'entry_digest';
+
+/** The digest stored with a point: SHA-256 of the encoded message, 128 bits as hex. */
+export function entryDigest(value: Uint8Array): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 32);
+}
 
 export interface WitnessPoint {
   id: string;
@@ -44,7 +58,7 @@ export interface StoredPoint {
   vector?: unknown;
 }
 
-export function entryToPoint(entry: WitnessEntry): WitnessPoint {
+export function entryToPoint(entry: WitnessEntry, digest?: string): WitnessPoint {
   const query = toDirection(entry.query_embedding);
   const hasResponse = entry.response_embedding.length > 0;
   const response = hasResponse ? toDirection(entry.response_embedding) : undefined;
@@ -55,6 +69,7 @@ export function entryToPoint(entry: WitnessEntry): WitnessPoint {
     ...fields,
     is_success: isSuccess(entry),
     vector_norms: { query: norm(entry.query_embedding), response: hasResponse ? norm(entry.response_embedding) : null },
+    ...(digest !== undefined ? { entry_digest: digest } : {}),
   };
   return { id: entry.request_id, vector: response ? { query, response } : { query }, payload };
 }
@@ -90,7 +105,7 @@ export function pointToRecord(point: StoredPoint): WitnessRecord {
     throw new TypeError(`point ${String(point.id)} has no witness payload (read it with with_payload: true)`);
   }
   // The payload minus what entryToPoint added, whatever the schema version's fields are.
-  const { is_success: _isSuccess, vector_norms: _norms, ...fields } = payload as unknown as WitnessPayload;
+  const { is_success: _isSuccess, vector_norms: _norms, entry_digest: _digest, ...fields } = payload as unknown as WitnessPayload;
   const record = fields as WitnessRecord;
   const vectors = point.vector;
   if (vectors === null || vectors === undefined || typeof vectors !== 'object' || Array.isArray(vectors)) return record;

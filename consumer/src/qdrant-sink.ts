@@ -3,13 +3,21 @@
 // while Qdrant is down, slow or throttling, and a batch Qdrant rejects as
 // malformed is split in halves until the points it refuses are isolated, so one
 // bad point costs O(log n) extra requests and never holds back the good ones.
+//
+// Append-only per request_id (issue 13 finding 4): the upsert is insert-only
+// (update_mode insert_only, Qdrant >= 1.19), so a point whose id is stored is
+// left as it is. Then one retrieve per written slice reads back the stored
+// entry_digest of its ids: equal to ours means stored now or earlier (a
+// redelivery, a no-op); different means another entry holds the id, and the
+// point is reported as a conflict for the caller to dead-letter. A point stored
+// before digests existed has none: it is kept and ours counts as a redelivery.
 import type { Schemas } from '@qdrant/js-client-rest';
 import type { Logger } from 'pino';
 import { ensureCollection } from './collection.js';
 import type { CollectionOptions } from './collection-options.js';
 import { QdrantRejectedError, classifyQdrantError, type QdrantError } from './errors.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { WitnessPoint } from './point.js';
+import { DIGEST_FIELD, type WitnessPoint } from './point.js';
 import type { QdrantWriter } from './qdrant.js';
 import type { Retry } from '@witnesslog/schemas';
 
@@ -27,6 +35,8 @@ export interface QdrantSinkOptions {
 export interface WriteResult {
   /** Points Qdrant refused on their own, by index into the written array. */
   rejected: Array<{ index: number; error: QdrantRejectedError }>;
+  /** Points not applied because their id is stored with another digest, by index into the written array. */
+  conflicts: number[];
 }
 
 export interface QdrantSink {
@@ -53,14 +63,34 @@ export function createQdrantSink({ client, collection, dim, collectionOptions, r
         await ensureCollection(client, { collection, dim, logger: log, options: collectionOptions });
         recreate = false;
       }
-      await client.upsert(collection, { wait: true, points: points as unknown as Schemas['PointStruct'][] });
+      await client.upsert(collection, { wait: true, update_mode: 'insert_only', points: points as unknown as Schemas['PointStruct'][] });
     } catch (err) {
-      const error = classifyQdrantError(err);
-      metrics.qdrantWriteErrors.inc({ kind: error.kind });
-      if (error.kind === 'collection_missing') recreate = true;
-      if (error.kind !== 'rejected') reachable = false;
-      throw error;
+      throw failed(err);
     }
+    writable();
+  }
+
+  /** The stored digest of each point's id (undefined: stored without one, or not found). */
+  async function storedDigests(points: readonly WitnessPoint[]): Promise<Map<string, unknown>> {
+    let records;
+    try {
+      records = await client.retrieve(collection, { ids: points.map((p) => p.id), with_payload: { include: [DIGEST_FIELD] }, with_vector: false });
+    } catch (err) {
+      throw failed(err);
+    }
+    writable();
+    return new Map(records.map((r) => [String(r.id), r.payload?.[DIGEST_FIELD]]));
+  }
+
+  function failed(err: unknown): QdrantError {
+    const error = classifyQdrantError(err);
+    metrics.qdrantWriteErrors.inc({ kind: error.kind });
+    if (error.kind === 'collection_missing') recreate = true;
+    if (error.kind !== 'rejected') reachable = false;
+    return error;
+  }
+
+  function writable(): void {
     reachable = true;
     if (waitingSince !== undefined) {
       log.info({ waitedMs: Date.now() - waitingSince }, 'Qdrant is writable again; resuming');
@@ -96,6 +126,12 @@ export function createQdrantSink({ client, collection, dim, collectionOptions, r
     const slice = start === 0 && end === points.length ? points : points.slice(start, end);
     try {
       await retry(() => upsertOnce(slice), { signal, onRetry });
+      const stored = await retry(() => storedDigests(slice), { signal, onRetry });
+      for (let i = 0; i < slice.length; i++) {
+        const ours = slice[i]!.payload.entry_digest;
+        const theirs = stored.get(slice[i]!.id);
+        if (typeof theirs === 'string' && theirs !== ours) result.conflicts.push(start + i);
+      }
     } catch (err) {
       if (!(err instanceof QdrantRejectedError)) throw err;
       if (end - start === 1) {
@@ -111,7 +147,7 @@ export function createQdrantSink({ client, collection, dim, collectionOptions, r
 
   return {
     async write(points, signal) {
-      const result: WriteResult = { rejected: [] };
+      const result: WriteResult = { rejected: [], conflicts: [] };
       if (points.length > 0) await writeRange(points, 0, points.length, result, signal);
       return result;
     },

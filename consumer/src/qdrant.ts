@@ -9,7 +9,7 @@ export interface QdrantConnection {
 }
 
 /** What the sink and the collection setup call on a Qdrant client. */
-export type QdrantWriter = Pick<QdrantClient, 'upsert' | 'getCollection' | 'createCollection' | 'createPayloadIndex'>;
+export type QdrantWriter = Pick<QdrantClient, 'upsert' | 'retrieve' | 'getCollection' | 'createCollection' | 'createPayloadIndex'>;
 
 /** What readiness asks: one quick question. */
 export type QdrantProbe = Pick<QdrantClient, 'collectionExists'>;

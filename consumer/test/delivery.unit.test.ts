@@ -142,17 +142,122 @@ describe('delivery semantics (fakes of Kafka and Qdrant)', () => {
   });
 });
 
+function dlqRecords(producer: FakeProducer) {
+  return producer.sent.flatMap((s) => s.records);
+}
+
+describe('dead letters the DLQ topic cannot take whole (issue 13 finding 2)', () => {
+  test('a 1 MB poison message is written reduced: headers and reason, the value replaced by its size and source reference', async () => {
+    const { consumer, group, producer, qdrant, registry } = setup();
+    await consumer.start();
+    const [good] = messages(1);
+    const poison = Buffer.alloc(1_000_000, 0xff);
+    await group.deliver(TOPIC, 0, [good!, poison]);
+    await until('the commit', () => group.committed(TOPIC, 0) === '2');
+    assert.equal(qdrant.points.size, 1);
+    const [letter, ...rest] = dlqRecords(producer);
+    assert.equal(rest.length, 0);
+    assert.equal(letter!.value, null, 'the value is left out');
+    assert.equal(letter!.headers[DLQ_HEADERS.valueOmitted], '1000000');
+    assert.equal(letter!.headers[DLQ_HEADERS.sourceOffset], '1');
+    assert.equal(letter!.headers[DLQ_HEADERS.sourcePartition], '0');
+    assert.ok(String(letter!.headers[DLQ_HEADERS.reason]).startsWith('WITNESS_'));
+    assert.equal(await metricValue(registry, 'witness_dead_letters_reduced_total'), 1);
+    assert.equal(await closed(consumer), true);
+  });
+
+  test('two 600 KB letters of one flush go in two requests, each within the limit, values whole', async () => {
+    const { consumer, group, producer } = setup();
+    producer.maxRequestBytes = 1024 * 1024;
+    await consumer.start();
+    await group.deliver(TOPIC, 0, [Buffer.alloc(600_000, 0xfe), Buffer.alloc(600_000, 0xfd)]);
+    await until('the commit', () => group.committed(TOPIC, 0) === '2');
+    assert.equal(producer.sent.length, 2);
+    assert.deepEqual(dlqRecords(producer).map((r) => r.value?.length), [600_000, 600_000]);
+    assert.equal(await closed(consumer), true);
+  });
+
+  test('a DLQ topic whose limit is below the assumed one: MESSAGE_TOO_LARGE halves the budget and the letters fit', async () => {
+    const { consumer, group, producer, registry } = setup();
+    producer.maxRequestBytes = 100_000;
+    await consumer.start();
+    await group.deliver(TOPIC, 0, [Buffer.alloc(90_000, 0xfe), Buffer.alloc(90_000, 0xfd), Buffer.alloc(300_000, 0xfc)]);
+    await until('the commit', () => group.committed(TOPIC, 0) === '3');
+    const records = dlqRecords(producer);
+    assert.deepEqual(records.map((r) => r.headers[DLQ_HEADERS.sourceOffset]), ['0', '1', '2']);
+    assert.equal(records[2]!.value, null);
+    assert.equal(await metricValue(registry, 'witness_entries_dead_lettered_total'), 3, 'each letter counted once');
+    assert.equal(consumer.status().deadLetterStalled, undefined);
+    assert.equal(await closed(consumer), true);
+  });
+
+  test('after the retry bound the consumer is unready with the reason in a gauge; a later write makes it ready again', async () => {
+    const { consumer, group, producer, registry } = setup();
+    let failing = true;
+    producer.failWith = () => (failing ? Object.assign(new Error('Connection error'), { type: 'NETWORK', retriable: true }) : undefined);
+    await consumer.start();
+    assert.equal(await consumer.ready(), true);
+    await group.deliver(TOPIC, 0, [Buffer.from('not avro')]);
+    await until('the stall', () => consumer.status().deadLetterStalled === 'NETWORK');
+    assert.equal(await consumer.ready(), false);
+    assert.equal(await metricValue(registry, 'witness_dead_letter_stalled', { reason: 'NETWORK' }), 1);
+    assert.equal(group.commits.length, 0, 'nothing committed past an unwritten letter');
+    failing = false;
+    await until('the commit', () => group.committed(TOPIC, 0) === '1');
+    assert.equal(consumer.status().deadLetterStalled, undefined);
+    assert.equal(await consumer.ready(), true);
+    assert.equal(await metricValue(registry, 'witness_dead_letter_stalled'), 0);
+    assert.equal(await closed(consumer), true);
+  });
+});
+
+describe('append-only per request_id (issue 13 finding 4)', () => {
+  const reasons = (producer: FakeProducer) => dlqRecords(producer).map((r) => String(r.headers[DLQ_HEADERS.reason]));
+  const stored = (qdrant: FakeQdrant, id: string) => (qdrant.points.get(id) as { payload: { quality_score: number } }).payload.quality_score;
+
+  test('within a batch the first entry of an id wins; the same entry again is a no-op, a different one is dead-lettered and counted', async () => {
+    const { consumer, group, producer, qdrant, registry } = setup();
+    await consumer.start();
+    const entry = testEntry(DIM, 0);
+    const first = codec(DIM).encode({ ...entry, quality_score: 0.25 });
+    const other = codec(DIM).encode({ ...entry, quality_score: 0.75 });
+    await group.deliver(TOPIC, 0, [first, first, other]);
+    await until('the commit', () => group.committed(TOPIC, 0) === '3');
+    assert.equal(stored(qdrant, entry.request_id), 0.25);
+    assert.deepEqual(reasons(producer), ['WITNESS_DUPLICATE_REQUEST_ID']);
+    assert.equal(dlqRecords(producer)[0]!.headers[DLQ_HEADERS.sourceOffset], '2');
+    assert.equal(await metricValue(registry, 'witness_entries_conflicting_total', { reason: 'WITNESS_DUPLICATE_REQUEST_ID' }), 1);
+    assert.equal(await closed(consumer), true);
+  });
+
+  test('across flushes and partitions: a stored entry is not replaced; its redelivery is not a conflict', async () => {
+    const { consumer, group, producer, qdrant, registry } = setup();
+    await consumer.start();
+    const entry = testEntry(DIM, 0);
+    const first = codec(DIM).encode({ ...entry, quality_score: 0.25 });
+    await group.deliver(TOPIC, 0, [first]);
+    await until('the first commit', () => group.committed(TOPIC, 0) === '1');
+    await group.deliver(TOPIC, 0, [first, codec(DIM).encode({ ...entry, quality_score: 0.9 })], 1);
+    await until('the second commit', () => group.committed(TOPIC, 0) === '3');
+    assert.equal(stored(qdrant, entry.request_id), 0.25, 'the first stored entry wins');
+    assert.deepEqual(reasons(producer), ['WITNESS_DUPLICATE_REQUEST_ID']);
+    assert.equal(await metricValue(registry, 'witness_entries_conflicting_total'), 1);
+    assert.equal(qdrant.retrieves, 2, 'one retrieve per flush');
+    assert.equal(await closed(consumer), true);
+  });
+});
+
 describe('entryToPoint / pointToEntry with a newer schema', () => {
   test('a field added by the schema (v2 serving_node) reaches the payload and comes back', () => {
     const v2 = loadSchemaVersion(2, new URL('../../schemas/test/fixtures/witness-entry.v2.avsc', import.meta.url));
     const v2codec = createCodec({ reader: v2, dim: DIM });
     const decoded = v2codec.decode(v2codec.encode({ ...testEntry(DIM, 0), serving_node: 'gpu-node-17' } as WitnessEntry));
-    const point = entryToPoint(decoded);
+    const point = entryToPoint(decoded, 'digest');
     assert.equal((point.payload as unknown as { serving_node: string }).serving_node, 'gpu-node-17');
     assert.ok(!('query_embedding' in point.payload), 'the embeddings travel as vectors, not payload');
     const back = pointToEntry({ id: point.id, payload: point.payload as unknown as Record<string, unknown>, vector: point.vector });
     assert.equal((back as unknown as { serving_node: string }).serving_node, 'gpu-node-17');
-    assert.ok(!('is_success' in back) && !('vector_norms' in back), 'what entryToPoint adds does not come back as entry fields');
+    assert.ok(!('is_success' in back) && !('vector_norms' in back) && !('entry_digest' in back), 'what entryToPoint adds does not come back as entry fields');
     assert.deepEqual(Object.keys(back).sort(), Object.keys(decoded).sort());
   });
 });

@@ -14,6 +14,7 @@ import type {
   RecordProducer,
   TopicPartitionOffset,
 } from '../src/kafka.js';
+import { recordBytes } from '../src/dead-letter.js';
 import type { QdrantProbe, QdrantWriter } from '../src/qdrant.js';
 
 export class FakeGroupConsumer implements GroupConsumer {
@@ -73,11 +74,25 @@ export class FakeGroupConsumer implements GroupConsumer {
   }
 }
 
+/**
+ * A producer that records dead letters. `maxRequestBytes` makes it refuse a
+ * larger request as a broker does (MESSAGE_TOO_LARGE); `failWith` makes each
+ * send throw what it returns (undefined: succeed).
+ */
 export class FakeProducer implements RecordProducer {
   readonly sent: Array<{ topic: string; records: OutgoingRecord[] }> = [];
+  attempts = 0;
+  maxRequestBytes = Infinity;
+  failWith: (attempt: number) => unknown = () => undefined;
   async connect(): Promise<void> {}
   async disconnect(): Promise<void> {}
   async send(topic: string, records: OutgoingRecord[]): Promise<void> {
+    this.attempts += 1;
+    const failure = this.failWith(this.attempts);
+    if (failure !== undefined) throw failure;
+    if (records.reduce((n, r) => n + recordBytes(r), 0) > this.maxRequestBytes) {
+      throw Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', retriable: false });
+    }
     this.sent.push({ topic, records });
   }
 }
@@ -103,7 +118,9 @@ type CollectionInfo = Awaited<ReturnType<QdrantWriter['getCollection']>>;
 export class FakeQdrant {
   readonly points = new Map<string, unknown>();
   upserts = 0;
+  retrieves = 0;
   failWith: (attempt: number) => unknown = () => undefined;
+  failRetrieveWith: (attempt: number) => unknown = () => undefined;
   gate: Promise<void> | undefined;
   #collection: CollectionInfo | undefined;
 
@@ -113,8 +130,18 @@ export class FakeQdrant {
       if (this.gate) await this.gate;
       const failure = this.failWith(this.upserts);
       if (failure !== undefined) throw failure;
-      for (const p of (request as { points: Array<{ id: string }> }).points) this.points.set(String(p.id), p);
+      const insertOnly = (request as { update_mode?: string }).update_mode === 'insert_only';
+      for (const p of (request as { points: Array<{ id: string }> }).points) {
+        if (!(insertOnly && this.points.has(String(p.id)))) this.points.set(String(p.id), p);
+      }
       return { operation_id: this.upserts, status: 'completed' as const };
+    },
+    retrieve: async (_name: string, request: Parameters<QdrantWriter['retrieve']>[1]) => {
+      this.retrieves += 1;
+      const failure = this.failRetrieveWith(this.retrieves);
+      if (failure !== undefined) throw failure;
+      const found = request.ids.map((id) => this.points.get(String(id)) as { id: string; payload: Record<string, unknown> } | undefined);
+      return found.filter((p) => p !== undefined).map((p) => ({ id: p.id, payload: { entry_digest: p.payload.entry_digest } }));
     },
     getCollection: async () => {
       if (!this.#collection) throw Object.assign(new Error('Not found'), { status: 404 });

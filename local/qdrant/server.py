@@ -47,6 +47,24 @@ from edge_store import (
 VERSION = "1.19.0-edge"
 log = logging.getLogger("qdrant-local")
 
+# Hostile requests (issue 13 finding 9). The real server's default limit on a
+# request body (service.max_request_size_mb) is 32 MiB; 1.19 answers a JSON body
+# above it with a 400 (not a 413), and so does this one (qdrant-conformance.test.ts).
+MAX_BODY_BYTES = int(os.environ.get("QDRANT__SERVICE__MAX_REQUEST_SIZE_MB", "32")) * 1024 * 1024
+# Conditions in one request's filters. Validating and converting a filter holds
+# the GIL, so one request with 1.2 M `should` conditions held every other
+# request for 21 minutes. The real server has no such cap (it is multi-threaded
+# Rust); witnesslog's own filters have fewer than 20 conditions.
+MAX_FILTER_CONDITIONS = int(os.environ.get("QDRANT_LOCAL_MAX_FILTER_CONDITIONS", "1000"))
+# Nesting of the JSON body: orjson refuses beyond 1024 anyway; filters deeper than this are not ours.
+MAX_FILTER_DEPTH = 32
+# A client that stops sending mid-body (or never sends it) is dropped after this, instead of holding a thread.
+SOCKET_TIMEOUT_S = 30
+# A refused body is read and dropped up to this size so the client sees the answer; beyond it the connection is closed.
+DRAIN_MAX_BYTES = 2 * MAX_BODY_BYTES
+FILTER_KEYS = ("must", "should", "must_not")
+DATA_KEYS = ("vector", "vectors", "payload", "payloads")
+
 # A refusal answered with the real server's envelope and HTTP status.
 ApiError = EngineError
 Store = EdgeStore
@@ -106,6 +124,36 @@ def parse_points_list(body: Any) -> models.PointsList | None:
     for point, vector in zip(req.points, vectors):
         point.vector = vector
     return req
+
+
+def check_complexity(body: Any) -> None:
+    """Counts the conditions of every filter in the body (must/should/must_not,
+    min_should, nested), without building anything; past the cap the request is
+    refused with a 400 before any validation or engine work."""
+    count = 0
+    stack: list[tuple[Any, int]] = [(body, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FILTER_DEPTH:
+            raise ApiError(400, f"Bad request: filter nested deeper than {MAX_FILTER_DEPTH} levels (embedded engine limit)")
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in FILTER_KEYS or key == "conditions":
+                    items = value if isinstance(value, list) else [value]
+                    count += len(items)
+                    if count > MAX_FILTER_CONDITIONS:
+                        raise ApiError(
+                            400,
+                            f"Bad request: more than {MAX_FILTER_CONDITIONS} filter conditions in one request "
+                            "(embedded engine limit, QDRANT_LOCAL_MAX_FILTER_CONDITIONS)",
+                        )
+                # Vectors and payloads are data, not filters: a 32 MiB upsert is not walked number by number.
+                if isinstance(value, (dict, list)) and key not in DATA_KEYS:
+                    stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, (dict, list)):
+                    stack.append((item, depth + 1))
 
 
 # --- routes -----------------------------------------------------------------
@@ -204,7 +252,13 @@ def upsert(store: Store, p: dict, body: Any, q: dict) -> Any:
     else:
         points = req.points
     check_vectors(store, name, points)
-    return store.update(name, edge.UpdateOperation.upsert_points([point_struct(pt) for pt in points]))
+    mode = getattr(req, "update_mode", None)
+    mode = getattr(mode, "value", mode)
+    if mode in (None, "upsert"):
+        return store.update(name, edge.UpdateOperation.upsert_points([point_struct(pt) for pt in points]))
+    # insert_only leaves a stored point as it is; update_only touches only stored points. Edge applies the mode itself.
+    edge_mode = {"insert_only": edge.UpdateMode.InsertOnly, "update_only": edge.UpdateMode.UpdateOnly}[mode]
+    return store.update(name, edge.UpdateOperation.upsert_points([point_struct(pt) for pt in points], update_mode=edge_mode))
 
 
 @route("POST", "/collections/{name}/points/delete")
@@ -354,6 +408,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     store: Store
     api_key: str | None
+    # Bounds every read and write on the socket (StreamRequestHandler applies it).
+    timeout = SOCKET_TIMEOUT_S
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per error instead
         pass
@@ -383,23 +439,65 @@ class RequestHandler(BaseHTTPRequestHandler):
         bearer = self.headers.get("Authorization", "")
         return self.headers.get("api-key") == self.api_key or bearer == f"Bearer {self.api_key}"
 
+    def refuse(self, status: int, message: str, started: float, length: int = 0) -> None:
+        """Answers before reading the body, then closes the connection. The answer
+        goes first, so a client that never sends its body still gets it at once;
+        then up to DRAIN_MAX_BYTES of the declared body are read and dropped (64 KiB
+        at a time, the socket timeout bounding a client that stalls), so a client
+        still writing sees the answer rather than a broken pipe."""
+        self.close_connection = True
+        log.info("%s %s -> %d %s", self.command, self.path.partition("?")[0], status, message)
+        self.send(status, orjson.dumps({"status": {"error": message}, "time": time.perf_counter() - started}))
+        self.wfile.flush()
+        left = length if 0 < length <= DRAIN_MAX_BYTES else 0
+        try:
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    return
+                left -= len(chunk)
+        except OSError:  # the timeout, or the client hung up: nothing more to do
+            return
+
+    def content_length(self) -> int | None:
+        """The declared body length; None when it is malformed (several, negative, not a number) or chunked."""
+        values = self.headers.get_all("Content-Length") or []
+        if self.headers.get("Transfer-Encoding"):
+            return None
+        if not values:
+            return 0
+        if len(set(v.strip() for v in values)) != 1 or not values[0].strip().isdigit():
+            return None
+        return int(values[0].strip())
+
     def handle_api(self, method: str) -> None:
         started = time.perf_counter()
         path, _, query_string = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        length = self.content_length()
+        if length is None:
+            return self.refuse(400, "Bad request: malformed Content-Length (or a chunked body, which is not supported)", started)
         if method == "GET" and path in PROBES:
+            self.rfile.read(length) if 0 < length <= MAX_BODY_BYTES else None
             self.send(200, PROBES[path].encode(), "text/plain; charset=utf-8")
             return
+        # The key before the body: an unauthenticated client gets no read of up to 32 MiB.
+        if not self.authorized():
+            return self.refuse(401, "Must provide an API key or an Authorization bearer token", started, length)
+        if length > MAX_BODY_BYTES:
+            # The real server (1.19) answers this with a 400, not a 413, and this message.
+            return self.refuse(400, f"JSON payload ({length} bytes) is larger than allowed (limit: {MAX_BODY_BYTES} bytes).", started, length)
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            self.close_connection = True
+            return
         try:
-            if not self.authorized():
-                raise ApiError(401, "Must provide an API key or an Authorization bearer token")
             body = None
             if raw:
                 try:
                     body = orjson.loads(raw)
                 except orjson.JSONDecodeError as err:
                     raise ApiError(400, f"Format error in JSON body: {err}") from None
+                check_complexity(body)
             query = dict(part.partition("=")[::2] for part in query_string.split("&") if part)
             for m, regex, fn, exclusive in ROUTES:
                 match = regex.match(path)

@@ -6,10 +6,8 @@
 // hostile message is dead-lettered once with its reason and its original
 // bytes, every good entry is stored, and the consumer stays up, ready and small.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DLQ_HEADERS } from '@witnesslog/consumer';
-import type { Service } from '../../local/services.js';
-import { consumerProcess } from '../support/consumer-process.js';
 import {
   brokers,
   codec,
@@ -17,7 +15,6 @@ import {
   countPoints,
   createTopics,
   deleteTopics,
-  disconnectShared,
   dropCollection,
   produce,
   readPoints,
@@ -30,6 +27,7 @@ import { arrayBomb, INVALID_UTF8, invalidUtf8Message, STRING_FIELDS, type BombFi
 import { httpGet } from '../support/http.js';
 import { sample } from '../support/metrics.js';
 import { messageCount, readMessages } from '../support/topic.js';
+import { cleanupsAfterAll, startConsumer } from './consumer-process.js';
 
 /** The issue's messages carry 768-dim embeddings, the production default. */
 const DIM = 768;
@@ -41,11 +39,7 @@ const PARTITIONS = 2;
  */
 const MAX_RSS_GROWTH_BYTES = 200 * 1024 * 1024;
 
-const cleanups: Array<() => Promise<unknown>> = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await disconnectShared();
-});
+const cleanups = cleanupsAfterAll();
 
 interface Hostile {
   key: string;
@@ -78,21 +72,11 @@ function hostileMessages(): Hostile[] {
   return out;
 }
 
-async function startConsumer(names: ReturnType<typeof testNames>): Promise<{ service: Service; url: string }> {
-  const consumer = await consumerProcess(names, { dim: DIM });
-  cleanups.push(async () => {
-    await consumer.service.stop({ signal: 'SIGTERM', graceMs: 20_000 });
-    await consumer.cleanup();
-  });
-  await consumer.service.start();
-  return consumer;
-}
-
 test('length bombs and invalid UTF-8 are dead-lettered once each with their reason; good entries around them are stored', { timeout: 240_000 }, async (t) => {
   const names = testNames('adversarial-decode');
   await createTopics({ topic: names.topic, partitions: PARTITIONS }, { topic: names.dlqTopic });
   cleanups.push(() => deleteTopics(names.topic, names.dlqTopic), () => dropCollection(names.collection));
-  const consumer = await startConsumer(names);
+  const consumer = await startConsumer(names, DIM, cleanups);
   const metrics = async () => (await httpGet(`${consumer.url}/metrics`)).text;
 
   // Good entries first, so the RSS baseline is that of a consumer that has worked.
