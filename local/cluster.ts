@@ -15,6 +15,7 @@ import type { ProcessSpec } from './process.js';
 import { qdrantEngine, serverEnv } from './qdrant-engine.js';
 import {
   fill,
+  kafkaJavaArgs,
   formatKafkaStorage,
   httpOk,
   kafkaReady,
@@ -118,17 +119,7 @@ function kafkaNode(cc: ClusterConfig, tools: Toolchain, i: number): Service {
   const spec: ProcessSpec = {
     name,
     command: tools.java,
-    args: [
-      `-Xms${cc.kafkaHeap}`,
-      `-Xmx${cc.kafkaHeap}`,
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`,
-      '-cp',
-      join(tools.kafkaLibs, '*'),
-      'kafka.Kafka',
-      props,
-    ],
+    args: kafkaJavaArgs(tools, cc.kafkaHeap, props),
     logFile: join(cc.dir, 'logs', `${name}.log`),
     pidFile: join(cc.dir, 'pids', `${name}.pid`),
     ports: [node.kafka, node.controller],

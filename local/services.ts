@@ -147,17 +147,7 @@ export function kafkaService(cfg: StackConfig, tools: Toolchain, { extraProperti
   const spec: ProcessSpec = {
     name: 'kafka',
     command: tools.java,
-    args: [
-      `-Xms${cfg.kafkaHeap}`,
-      `-Xmx${cfg.kafkaHeap}`,
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`,
-      '-cp',
-      join(tools.kafkaLibs, '*'),
-      'kafka.Kafka',
-      props,
-    ],
+    args: kafkaJavaArgs(tools, cfg.kafkaHeap, props),
     logFile: join(cfg.runDir, 'logs', 'kafka.log'),
     pidFile: join(cfg.runDir, 'pids', 'kafka.pid'),
     ports: [cfg.kafkaPort, cfg.kafkaControllerPort],
@@ -178,6 +168,21 @@ export function kafkaService(cfg: StackConfig, tools: Toolchain, { extraProperti
 // base64url of 16 random bytes, as Kafka's own ids; like Kafka's Uuid.randomUuid, never
 // one that starts with '-': StorageTool would read it as an option and refuse to format
 // ("argument --cluster-id/-t: expected one argument"), which failed one start in 64.
+/** The JVM arguments of one Kafka node (broker and controller) reading `props`. */
+export function kafkaJavaArgs(tools: Toolchain, heap: string, props: string): string[] {
+  return [
+    `-Xms${heap}`,
+    `-Xmx${heap}`,
+    '-XX:+UseG1GC',
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`,
+    '-cp',
+    join(tools.kafkaLibs, '*'),
+    'kafka.Kafka',
+    props,
+  ];
+}
+
 export function newKafkaClusterId(): string {
   let id: string;
   do id = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');

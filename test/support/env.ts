@@ -19,6 +19,17 @@ export interface ConsumerNames {
   collection: string;
 }
 
+/** Fresh names for one scenario: its topic, dead-letter topic, group and collection. */
+export function uniqueConsumerNames(prefix: string): ConsumerNames {
+  return {
+    topic: uniqueName(prefix),
+    dlqTopic: uniqueName(`${prefix}-dlq`),
+    groupId: uniqueName(`${prefix}-group`),
+    // Qdrant collection names take no '-' in some tools; keep them plain.
+    collection: uniqueName(`${prefix}_col`).replace(/-/g, '_'),
+  };
+}
+
 /** The consumer's variables for `names` against a broker and a Qdrant (the local stack's by default). */
 export function consumerEnv(
   names: ConsumerNames,

@@ -11,7 +11,7 @@ import kafkajs, { type Admin } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { clusterBrokers, clusterConfig, clusterEnv, clusterQdrantUrls, clusterServices } from '../../../local/cluster.js';
 import { consumerService, loadToolchain, stackConfig, type Service } from '../../../local/services.js';
-import { uniqueName } from '../../support/env.js';
+import { uniqueConsumerNames } from '../../support/env.js';
 import { httpGet } from '../../support/http.js';
 import { sample } from '../../support/metrics.js';
 import { freePort } from '../../support/net.js';
@@ -81,14 +81,7 @@ export async function clusterPipeline(): Promise<ClusterPipeline> {
     qdrantUrls,
     qdrant,
     admin,
-    names(prefix) {
-      return {
-        topic: uniqueName(prefix),
-        dlqTopic: uniqueName(`${prefix}-dlq`),
-        groupId: uniqueName(`${prefix}-group`),
-        collection: uniqueName(`${prefix}_col`).replace(/-/g, '_'),
-      };
-    },
+    names: uniqueConsumerNames,
     async createTopic(names, partitions) {
       const a = await admin();
       // No replication factor given: the cluster's default (3) and min.insync.replicas (2) apply,

@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { loadToolchain, qdrantService, stackConfig, type Service } from '../../../local/services.js';
 import { consumerProcess } from '../../support/consumer-process.js';
 import { startOwnBroker, type OwnBroker, type OwnBrokerOptions } from '../../support/broker.js';
-import { uniqueName } from '../../support/env.js';
+import { uniqueConsumerNames } from '../../support/env.js';
 import { sample } from '../../support/metrics.js';
 import { freePort } from '../../support/net.js';
 import { DIM, type Ledger, type ProducerReport, type Tally } from '../ledger.js';
@@ -152,14 +152,7 @@ export async function startOwnPipeline({ broker: brokerOptions, qdrantEnv = {} }
     qdrantUrl,
     qdrantClient,
     admin,
-    names(prefix) {
-      return {
-        topic: uniqueName(prefix),
-        dlqTopic: uniqueName(`${prefix}-dlq`),
-        groupId: uniqueName(`${prefix}-group`),
-        collection: uniqueName(`${prefix}_col`).replace(/-/g, '_'),
-      };
-    },
+    names: uniqueConsumerNames,
     async createTopic(names, partitions) {
       const a = await admin();
       const topics = [
