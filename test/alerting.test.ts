@@ -28,6 +28,7 @@ import {
 } from '../local/services.js';
 import { brokers, qdrantUrl, uniqueName } from './support/env.js';
 import { freePort } from './support/net.js';
+import { deleteTopics } from './support/topic.js';
 
 interface Notification {
   status: 'firing' | 'resolved';
@@ -178,10 +179,7 @@ describe('the page and the pipeline-down alert fire through a real Alertmanager 
     for (const node of nodes) await stopProcess(node).catch(() => {});
     await Promise.all([consumer?.stop(), prometheus?.stop(), alertmanager?.stop()].map((p) => p?.catch(() => {})));
     await new Promise((r) => webhook?.close(r));
-    const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopics({ brokers }, [topic, `${topic}.dlq`]);
     await fetch(`${qdrantUrl}/collections/${collection}`, { method: 'DELETE' }).catch(() => {});
     rmSync(runDir, { recursive: true, force: true });
   });

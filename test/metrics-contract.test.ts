@@ -16,6 +16,7 @@ import { createWitnessEntry, withError, type ModelSize } from '@witnesslog/schem
 import { consumerService, loadToolchain, prometheusService, repoRoot, stackConfig, type Service } from '../local/services.js';
 import { brokers, qdrantUrl, uniqueName } from './support/env.js';
 import { freePort } from './support/net.js';
+import { deleteTopics } from './support/topic.js';
 
 const DIM = 8;
 // Per model, one entry in `errorEvery` fails: the rates Prometheus must find.
@@ -141,10 +142,7 @@ describe('metrics used by dashboards, rules and alerts', () => {
     clearInterval(sending);
     await producer?.close();
     await Promise.all([consumer?.stop(), prometheus?.stop()]);
-    const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopics({ brokers }, [topic, `${topic}.dlq`]);
     await fetch(`${qdrantUrl}/collections/${collection}`, { method: 'DELETE' }).catch(() => {});
     rmSync(runDir, { recursive: true, force: true });
   });

@@ -17,6 +17,7 @@ import { ConfigError } from '../consumer/src/errors.js';
 import { consumerService, loadToolchain, stackConfig, type Service } from '../local/services.js';
 import { brokers, qdrantUrl, uniqueName } from './support/env.js';
 import { freePort } from './support/net.js';
+import { deleteTopics } from './support/topic.js';
 
 const DIM = 8;
 const DAY = 86_400_000;
@@ -141,10 +142,7 @@ describe('WITNESS_RETENTION in the consumer service, against the running stack',
   after(async () => {
     await producer?.close();
     await consumer?.stop();
-    const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopics({ brokers }, [topic, `${topic}.dlq`]);
     await qdrant.deleteCollection(collection).catch(() => {});
     rmSync(runDir, { recursive: true, force: true });
   });
