@@ -6,14 +6,16 @@
 FROM node:22.21.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
+COPY core/package.json core/
 COPY schemas/package.json schemas/
 COPY producer/package.json producer/
 COPY consumer/package.json consumer/
 RUN npm ci --no-audit --no-fund
+COPY core core
 COPY schemas schemas
 COPY producer producer
 COPY consumer consumer
-RUN npx tsc -b schemas producer producer/demo consumer && npm prune --omit=dev --no-audit --no-fund
+RUN npx tsc -b core schemas producer producer/demo consumer && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:22.21.1-bookworm-slim
 ENV NODE_ENV=production \
@@ -22,6 +24,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/core/package.json core/
+COPY --from=build /app/core/dist core/dist
 COPY --from=build /app/schemas/package.json /app/schemas/*.avsc schemas/
 COPY --from=build /app/schemas/dist schemas/dist
 COPY --from=build /app/producer/package.json producer/
@@ -35,4 +39,4 @@ EXPOSE 9464
 # /readyz answers 200 once the consumer joined its group and Qdrant is reachable.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["node", "consumer/dist/main.js"]
+ENTRYPOINT ["node", "consumer/dist/service/main.js"]

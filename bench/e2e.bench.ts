@@ -37,7 +37,7 @@ const TARGET_RATE = 2_000;
 const RATE_STEP = 1_000;
 const MAX_RATE = 4_000;
 const P99_LIMIT_MS = 2_000;
-const mainTs = fileURLToPath(new URL('../consumer/src/main.ts', import.meta.url));
+const mainTs = fileURLToPath(new URL('../consumer/src/service/main.ts', import.meta.url));
 const kafka = new kafkajs.Kafka({ brokers, clientId: 'e2e-bench', logLevel: kafkajs.logLevel.NOTHING });
 
 

@@ -383,12 +383,12 @@ export function stackEnv(cfg: StackConfig, tools: Toolchain): Record<string, str
   };
 }
 
-/** The consumer service (consumer/src/main.ts), run from source through tsx. */
+/** The consumer service (consumer/src/service/main.ts), run from source through tsx. */
 export function consumerService(cfg: StackConfig, tools: Toolchain, env: Record<string, string> = {}): Service {
   const spec: ProcessSpec = {
     name: 'consumer',
     command: process.execPath,
-    args: ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'consumer/src/main.ts')],
+    args: ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'consumer/src/service/main.ts')],
     cwd: repoRoot,
     env: { ...stackEnv(cfg, tools), ...env },
     logFile: join(cfg.runDir, 'logs', 'consumer.log'),

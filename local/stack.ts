@@ -3,7 +3,7 @@
 //   down    stop whatever `up` (or a crashed run) left behind
 //   status  say what runs where
 //   test    up, run every test file with node:test, then stop what it started
-//   unit    run the *.unit.test.ts files only (they need no service): no stack, no waiting
+//   unit    run the tests under */test/unit/ only (they need no service): no stack, no sockets, seconds
 //   start   up, plus the consumer service, in the foreground; Ctrl-C stops everything
 //   bench   up, run every bench/*.bench.ts one after another, print one table
 // With --cluster (or WITNESS_CLUSTER=1) every command works on the cluster profile
@@ -84,7 +84,7 @@ function testFiles(filters: string[]): string[] {
       else if (entry.name.endsWith(suffix) && path.split('/').includes('test')) found.push(relative(repoRoot, path));
     }
   };
-  for (const dir of ['schemas', 'producer', 'consumer', 'test']) if (existsSync(join(repoRoot, dir))) walk(join(repoRoot, dir));
+  for (const dir of ['core', 'schemas', 'producer', 'consumer', 'test']) if (existsSync(join(repoRoot, dir))) walk(join(repoRoot, dir));
   found.sort();
   return filters.length === 0 ? found : found.filter((f) => filters.some((x) => f.includes(x)));
 }
@@ -129,14 +129,22 @@ async function test(filters: string[]): Promise<number> {
   return code;
 }
 
-/** The tests that need no service (named *.unit.test.ts): no stack, no type check, seconds. */
+/** A test file of the unit kind: it lives under a `unit/` folder of a `test/` tree. */
+const isUnitTest = (file: string) => /(^|\/)test\/(.+\/)?unit\//.test(file);
+
+/**
+ * The tests that need no service (every test/unit/ folder): no stack, no type check,
+ * seconds. test/support/no-network.ts refuses every socket, so a unit test that
+ * reaches for a service fails instead of silently depending on one.
+ */
 async function unit(filters: string[]): Promise<number> {
-  const files = testFiles(filters).filter((f) => f.endsWith('.unit.test.ts'));
+  const files = testFiles(filters).filter(isUnitTest);
   if (files.length === 0) {
     log(`no unit test files match ${filters.join(' ')}`);
     return 1;
   }
-  return run(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', '--test', '--test-reporter=spec', ...files], {});
+  const guard = join(repoRoot, 'test/support/no-network.ts');
+  return run(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', '--import', guard, '--test', '--test-reporter=spec', ...files], {});
 }
 
 /**

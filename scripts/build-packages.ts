@@ -15,10 +15,10 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The packages a CommonJS host requires; the consumer is a service and stays ESM. */
-const dual = ['schemas', 'producer'];
+const dual = ['core', 'schemas', 'producer'];
 
 execFileSync(process.execPath, ['--import', 'tsx', join(root, 'schemas/scripts/generate-schemas.ts')], { cwd: root, stdio: 'inherit' });
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'schemas', 'producer', 'consumer'], { cwd: root, stdio: 'inherit' });
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'core', 'schemas', 'producer', 'consumer'], { cwd: root, stdio: 'inherit' });
 
 for (const name of dual) {
   const pkg = join(root, name);

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The `witness-consumer` command: the compiled service (npm run build first).
-import '../dist/main.js';
+import '../dist/service/main.js';

@@ -3,9 +3,9 @@
 // each naming the variable, the value it had and what was expected, so a bad
 // deployment fails in its first second with a message an operator can act on.
 import { readFileSync } from 'node:fs';
-import { TOPIC_NAME_PATTERN, deepFreeze, saslMechanisms as SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from '@witnesslog/schemas';
+import { TOPIC_NAME_PATTERN, deepFreeze, saslMechanisms as SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from '@witnesslog/core';
 import { ConfigError } from './errors.js';
-import { parseCollectionOptions, type CollectionOptions } from './collection-options.js';
+import { parseCollectionOptions, type CollectionOptions } from './store/collection-options.js';
 
 // The SASL types are the core's, shared with the producer's `sasl` option.
 export type { SaslMechanism, SaslOptions };

@@ -4,7 +4,7 @@
 // decided in exactly one place: where the error is classified. The base is the
 // one of every witnesslog package (WitnessError, from @witnesslog/schemas), so
 // `instanceof WitnessError` catches consumer errors too.
-import { WitnessError, describeValue, type WitnessErrorOptions } from '@witnesslog/schemas';
+import { WitnessError, describeValue, type WitnessErrorOptions } from '@witnesslog/core';
 
 export type ConsumerErrorCode =
   | 'WITNESS_CONFIG_INVALID'

@@ -3,7 +3,7 @@
 // instead of every service wiring it through its own config. Explicit options win
 // (options.ts merges). A bad variable is refused naming the variable, never echoing
 // a secret.
-import { saslMechanisms as SASL_MECHANISMS, type SaslMechanism } from '@witnesslog/schemas';
+import { saslMechanisms as SASL_MECHANISMS, type SaslMechanism } from '@witnesslog/core';
 import { InvalidOptionError } from './errors.js';
 import type { WitnessProducerOptions } from './options.js';
 

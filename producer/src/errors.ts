@@ -2,9 +2,9 @@
 // schemas package's WitnessError: `code` is stable (safe as a metric label and in
 // alerts), `retriable` says whether trying the same call again later can succeed.
 // Option errors reuse the schemas' InvalidOptionError (WITNESS_INVALID_OPTION).
-import { WitnessError } from '@witnesslog/schemas';
+import { WitnessError } from '@witnesslog/core';
 
-export { InvalidOptionError } from '@witnesslog/schemas';
+export { InvalidOptionError } from '@witnesslog/core';
 
 export const producerErrorCodes = Object.freeze({
   closed: 'WITNESS_PRODUCER_CLOSED',

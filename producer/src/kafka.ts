@@ -6,7 +6,7 @@
 // loop (classifySendError), and the faster CRC-32C put where kafkajs looks for
 // its own (option fastCrc32c).
 import Module, { createRequire } from 'node:module';
-import { clientLogSink } from '@witnesslog/schemas';
+import { clientLogSink } from '@witnesslog/core';
 import kafkajs from 'kafkajs';
 import { crc32c } from './crc32c.js';
 import type { Log } from './log.js';

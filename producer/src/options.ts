@@ -3,7 +3,8 @@
 // bug, and failing at boot with the option's name beats dropping entries at 3 a.m.
 import type { ConnectionOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
-import { TOPIC_NAME_PATTERN, type ProducerSaslOptions, type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
+import { type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
+import { TOPIC_NAME_PATTERN, type ProducerSaslOptions } from '@witnesslog/core';
 import { InvalidOptionError } from './errors.js';
 import { optionsFromEnv, type WitnessEnv } from './env.js';
 

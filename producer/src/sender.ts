@@ -12,7 +12,7 @@
 // classifySendError in kafka.ts). Entries behind it wait; the bound on the queue, not a deadline,
 // is what limits memory, and what does not fit is counted as queue_full.
 import { performance } from 'node:perf_hooks';
-import { createBackoff, type Backoff } from '@witnesslog/schemas';
+import { createBackoff, type Backoff } from '@witnesslog/core';
 import { FlushTimeoutError, ProducerClosedError, SendFailedError } from './errors.js';
 import { classifySendError, createKafka, type BatchProducer, type KafkaClient } from './kafka.js';
 import { rateLimiter, type Log } from './log.js';

@@ -1,6 +1,6 @@
 // Compiles the .avsc files at the package root into src/generated/schema-files.ts,
 // so the package reads no file at import and survives bundling (issue 14). The
-// generated file is committed; test/generated.unit.test.ts fails when it no longer
+// generated file is committed; test/unit/generated.test.ts fails when it no longer
 // matches the .avsc files.
 //
 //   node --import tsx schemas/scripts/generate-schemas.ts          write it

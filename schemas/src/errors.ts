@@ -1,6 +1,7 @@
-// Every error this package throws. `code` is stable and safe as a metric label
+// Every error this package throws, on the core's WitnessError base. `code` is stable and safe as a metric label
 // or a dead-letter reason; `retriable` tells callers whether trying the same
 // bytes or entry again could ever succeed (for everything here it cannot).
+import { WitnessError, describeValue, type WitnessErrorOptions } from '@witnesslog/core';
 
 /** The codes this package throws, one per failure a caller routes differently. */
 export const witnessErrorCodes = Object.freeze({
@@ -12,33 +13,9 @@ export const witnessErrorCodes = Object.freeze({
   decodeBounds: 'WITNESS_DECODE_BOUNDS',
   invalidUtf8: 'WITNESS_INVALID_UTF8',
   schemaInvalid: 'WITNESS_SCHEMA_INVALID',
-  invalidOption: 'WITNESS_INVALID_OPTION',
 } as const);
 
 export type WitnessErrorCode = (typeof witnessErrorCodes)[keyof typeof witnessErrorCodes];
-
-export interface WitnessErrorOptions {
-  retriable?: boolean;
-  cause?: unknown;
-}
-
-/**
- * Base of every witnesslog error, in this package and the others (which pass
- * their own codes, hence the type parameter).
- */
-export class WitnessError<Code extends string = string> extends Error {
-  readonly code: Code;
-  readonly retriable: boolean;
-  override readonly cause: unknown;
-
-  constructor(code: Code, message: string, { retriable = false, cause }: WitnessErrorOptions = {}) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retriable = retriable;
-    this.cause = cause;
-  }
-}
 
 /** An entry that breaks a rule of the schema or of `limits`; names the field path and the value. */
 export class InvalidEntryError extends WitnessError<'WITNESS_INVALID_ENTRY'> {
@@ -108,40 +85,5 @@ export class MalformedBodyError extends DecodeError {
 export class SchemaError extends WitnessError<'WITNESS_SCHEMA_INVALID'> {
   constructor(message: string, cause?: unknown) {
     super('WITNESS_SCHEMA_INVALID', message, { cause });
-  }
-}
-
-/** An option of a factory or call that is out of range (checked once, where the option is given). */
-export class InvalidOptionError extends WitnessError<'WITNESS_INVALID_OPTION'> {
-  readonly option: string;
-  readonly value: unknown;
-
-  constructor(option: string, value: unknown, expected: string) {
-    super('WITNESS_INVALID_OPTION', `invalid option ${option} = ${describeValue(value)} (${expected})`);
-    this.option = option;
-    this.value = value;
-  }
-}
-
-const MAX_VALUE_CHARS = 80;
-
-/** Short printable form of a value for error messages; a 32 KiB stack trace must not become a 32 KiB log line. */
-export function describeValue(value: unknown): string {
-  let text: string;
-  if (typeof value === 'string') text = JSON.stringify(value);
-  else if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') text = String(value);
-  else if (value === undefined) text = 'undefined';
-  else if (value === null) text = 'null';
-  else if (ArrayBuffer.isView(value)) text = `${value.constructor.name}(${(value as Float32Array).length ?? value.byteLength})`;
-  else if (Array.isArray(value)) text = value.length > 8 ? `Array(${value.length})` : safeJson(value);
-  else text = safeJson(value);
-  return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
   }
 }

@@ -19,24 +19,16 @@ export { crc64Avro, fingerprintHex, CRC64_AVRO_EMPTY } from './crc64.js';
 export { parsingCanonicalForm } from './canonical-form.js';
 export {
   witnessErrorCodes,
-  WitnessError,
   InvalidEntryError,
-  InvalidOptionError,
   DecodeError,
   BadMarkerError,
   UnknownFingerprintError,
   TruncatedMessageError,
   MalformedBodyError,
   SchemaError,
-  describeValue,
 } from './errors.js';
-export { createRetry, createBackoff, backoffDelay, isRetriable, sleep } from './retry.js';
-export { deepFreeze } from './freeze.js';
-export { UUID_PATTERN, TOPIC_NAME_PATTERN } from './patterns.js';
 export { BodyFieldError, DecodeBoundsError, InvalidUtf8Error } from './body-errors.js';
 export { decodeCaps } from './bounded-decode.js';
-export { clientLogSink } from './client-log.js';
-export { saslMechanisms } from './kafka-auth.js';
 
 export type {
   WitnessEntry,
@@ -54,7 +46,5 @@ export type {
 export type { ValidateOptions } from './validate.js';
 export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';
 export type { SchemaVersion } from './versions.js';
-export type { WitnessErrorCode, WitnessErrorOptions, DecodeErrorCode } from './errors.js';
-export type { Retry, RetryPolicy, RetryCallOptions, Backoff } from './retry.js';
-export type { ClientLogEntry, LevelLogger } from './client-log.js';
-export type { SaslMechanism, SaslOptions, AwsSaslOptions, OauthBearerSaslOptions, ProducerSaslOptions } from './kafka-auth.js';
+export type { WitnessErrorCode, DecodeErrorCode } from './errors.js';
+

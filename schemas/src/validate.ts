@@ -2,8 +2,8 @@
 // runs on every encode (the serving path) and every decode, so the success path
 // builds no strings and allocates nothing; field paths are built on failure.
 import type { WitnessEntryInput } from './entry.js';
-import { InvalidEntryError, InvalidOptionError } from './errors.js';
-import { LOWERCASE_UUID_PATTERN } from './patterns.js';
+import { InvalidEntryError } from './errors.js';
+import { InvalidOptionError, LOWERCASE_UUID_PATTERN } from '@witnesslog/core';
 import { parseTimestamp } from './timestamp.js';
 
 /**

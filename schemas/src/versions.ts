@@ -8,7 +8,7 @@ import avro from 'avsc';
 import { parsingCanonicalForm } from './canonical-form.js';
 import { crc64Avro, fingerprintHex } from './crc64.js';
 import { SchemaError } from './errors.js';
-import { deepFreeze } from './freeze.js';
+import { deepFreeze } from '@witnesslog/core';
 import { schemaFiles } from './generated/schema-files.js';
 import { logicalTypes } from './logical-types.js';
 

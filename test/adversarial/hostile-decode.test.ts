@@ -22,12 +22,12 @@ import {
   testNames,
   waitFor,
   type RawMessage,
-} from '../../consumer/test/support.js';
-import { arrayBomb, INVALID_UTF8, invalidUtf8Message, STRING_FIELDS, type BombField } from '../../schemas/test/fixtures/hostile.js';
+} from '../support/pipeline.js';
+import { arrayBomb, INVALID_UTF8, invalidUtf8Message, STRING_FIELDS, type BombField } from '../support/hostile.js';
 import { httpGet } from '../support/http.js';
 import { sample } from '../support/metrics.js';
 import { messageCount, readMessages } from '../support/topic.js';
-import { cleanupsAfterAll, startConsumer } from './consumer-process.js';
+import { cleanupsAfterAll, startConsumer } from '../support/adversarial-consumer.js';
 
 /** The messages carry 768-dim embeddings, the production default. */
 const DIM = 768;

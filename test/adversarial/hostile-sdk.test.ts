@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { brokers, committedOffsets, createTopics, deleteTopics, dropCollection, readPoints, testNames, waitFor } from '../../consumer/test/support.js';
+import { brokers, committedOffsets, createTopics, deleteTopics, dropCollection, readPoints, testNames, waitFor } from '../support/pipeline.js';
 import { httpGet } from '../support/http.js';
 import { messageCount } from '../support/topic.js';
-import { cleanupsAfterAll, startConsumer } from './consumer-process.js';
+import { cleanupsAfterAll, startConsumer } from '../support/adversarial-consumer.js';
 
 const DIM = 32;
 const cleanups = cleanupsAfterAll();
@@ -23,7 +23,7 @@ interface HostReport {
 }
 
 function runHost(topic: string): Promise<{ code: number | null; report: HostReport | undefined; stderr: string }> {
-  const host = fileURLToPath(new URL('./hostile-sdk-host.ts', import.meta.url));
+  const host = fileURLToPath(new URL('../support/hostile-sdk-host.ts', import.meta.url));
   const child = spawn(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', host], {
     env: { ...process.env, BROKERS: brokers.join(','), TOPIC: topic, DIM: String(DIM) },
     stdio: ['ignore', 'pipe', 'pipe'],

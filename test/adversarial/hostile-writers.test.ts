@@ -25,11 +25,11 @@ import {
   testNames,
   waitFor,
   type RawMessage,
-} from '../../consumer/test/support.js';
+} from '../support/pipeline.js';
 import { httpGet } from '../support/http.js';
 import { sample } from '../support/metrics.js';
 import { messageCount, readMessages } from '../support/topic.js';
-import { cleanupsAfterAll, startConsumer } from './consumer-process.js';
+import { cleanupsAfterAll, startConsumer } from '../support/adversarial-consumer.js';
 
 const DIM = 32;
 const PARTITIONS = 2;

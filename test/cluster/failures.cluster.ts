@@ -10,10 +10,10 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Ledger } from '../reliability/ledger.js';
-import { steadyLoad, type Load, type NamedProducer } from '../reliability/support/load.js';
-import { waitUntil, type Names } from '../reliability/support/pipeline.js';
-import { clusterPipeline, type ClusterConsumer, type ClusterPipeline } from './support/cluster-pipeline.js';
+import { Ledger } from '../support/reliability/ledger.js';
+import { steadyLoad, type Load, type NamedProducer } from '../support/reliability/load.js';
+import { waitUntil, type Names } from '../support/reliability/pipeline.js';
+import { clusterPipeline, type ClusterConsumer, type ClusterPipeline } from '../support/cluster-pipeline.js';
 
 const RATE = 60;
 let cluster: ClusterPipeline;

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectUnhandledRejections } from '../../producer/test/support/unhandled.js';
-import { Ledger } from './ledger.js';
-import { scaled, steadyLoad, type NamedProducer, suiteTimeoutMs } from './support/load.js';
-import { mib, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
+import { collectUnhandledRejections } from '../support/unhandled.js';
+import { Ledger } from '../support/reliability/ledger.js';
+import { scaled, steadyLoad, type NamedProducer, suiteTimeoutMs } from '../support/reliability/load.js';
+import { mib, startOwnPipeline, waitUntil, type OwnPipeline } from '../support/reliability/pipeline.js';
 
 let pipeline: OwnPipeline;
 const unhandled = collectUnhandledRejections();

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../local/services.js';
-import { Ledger, type ProducerReport } from './ledger.js';
-import { scaled, steadyLoad, suiteTimeoutMs } from './support/load.js';
-import type { HostMessage } from './support/producer-host.js';
-import { startOwnPipeline, waitUntil, type OwnConsumer, type OwnPipeline } from './support/pipeline.js';
+import { Ledger, type ProducerReport } from '../support/reliability/ledger.js';
+import { scaled, steadyLoad, suiteTimeoutMs } from '../support/reliability/load.js';
+import type { HostMessage } from '../support/reliability/producer-host.js';
+import { startOwnPipeline, waitUntil, type OwnConsumer, type OwnPipeline } from '../support/reliability/pipeline.js';
 
 let pipeline: OwnPipeline;
 before(async () => {
@@ -116,7 +116,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
     const consumer = await pipeline.consumer(names, { WITNESS_BATCH_MAX_ENTRIES: '1000', WITNESS_MAX_BUFFERED_ENTRIES: '2000', WITNESS_BATCH_MAX_WAIT_MS: '30000' });
     await consumer.start();
 
-    const host = spawn(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'test/reliability/support/producer-host.ts')], {
+    const host = spawn(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'test/support/reliability/producer-host.ts')], {
       cwd: repoRoot,
       env: { ...process.env, BROKERS: pipeline.broker.brokers.join(','), TOPIC: names.topic, RATE: String(scaled(80)), LINGER_MS: '2000' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

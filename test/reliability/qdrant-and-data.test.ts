@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
-import { Ledger, POISON_KINDS } from './ledger.js';
-import { SCALE, scaled, steadyLoad, suiteTimeoutMs } from './support/load.js';
-import { memoryOf, mib, startOwnPipeline, waitUntil, type OwnPipeline } from './support/pipeline.js';
+import { Ledger, POISON_KINDS } from '../support/reliability/ledger.js';
+import { SCALE, scaled, steadyLoad, suiteTimeoutMs } from '../support/reliability/load.js';
+import { memoryOf, mib, startOwnPipeline, waitUntil, type OwnPipeline } from '../support/reliability/pipeline.js';
 import { startSlowProxy } from '../support/slow-proxy.js';
 
 let pipeline: OwnPipeline;

@@ -20,8 +20,8 @@ import { loadToolchain, type ScramCredential } from '../../local/services.js';
 import { httpGet } from '../support/http.js';
 import { sample } from '../support/metrics.js';
 import { freePort } from '../support/net.js';
-import { Ledger } from './ledger.js';
-import { startOwnPipeline, tempDir, waitUntil, type OwnPipeline } from './support/pipeline.js';
+import { Ledger } from '../support/reliability/ledger.js';
+import { startOwnPipeline, tempDir, waitUntil, type OwnPipeline } from '../support/reliability/pipeline.js';
 
 const secret = () => randomBytes(12).toString('base64url');
 const users = {

@@ -1,4 +1,4 @@
-// The consumer service as its own process (consumer/src/main.ts through
+// The consumer service as its own process (consumer/src/service/main.ts through
 // local/services.ts, as `npm start` runs it), for one test's topic, group and
 // collection, on a metrics port and in a run folder of its own. Nothing starts
 // at import or construction: the caller starts it (detached, Service.start) or

@@ -68,7 +68,7 @@ def consumer(admin, tmp_path):
 
 
 def witness_get(request_id: str, env: dict) -> dict | None:
-    result = subprocess.run([*NODE, str(REPO / "consumer" / "src" / "cli-main.ts"), "get", request_id, "--json"],
+    result = subprocess.run([*NODE, str(REPO / "consumer" / "src" / "cli" / "main.ts"), "get", request_id, "--json"],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     return json.loads(result.stdout) if result.returncode == 0 else None
 
@@ -106,7 +106,7 @@ def test_python_entries_reach_qdrant_through_the_typescript_consumer(consumer):
 
 
 def assert_vector_close(actual, expected) -> None:
-    """As consumer/test/support.ts: Qdrant normalizes cosine vectors and the consumer scales
+    """As test/support/pipeline.ts: Qdrant normalizes cosine vectors and the consumer scales
     them back, which costs a couple of float32 ulps, never more than 1e-6 of the largest value."""
     actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float32).astype(np.float64)
     assert actual.shape == expected.shape

@@ -1,0 +1,247 @@
+// witness: the postmortem command line over the witness log (main.ts runs it).
+//
+//   witness search --like <request-id> | --vector-file <file>   [filters]
+//   witness get <request-id>
+//   witness list [filters]
+//   witness stats [filters]
+//   witness prune --older-than <duration>
+//   witness replay --from-beginning --collection <new>
+//
+// Exit codes, so scripts can branch on the answer: 0 found; 1 nothing found
+// where something was asked for (get, search, list); 2 bad usage (unknown flag,
+// bad value, unknown collection or topic, wrong vector dimension); 3 Qdrant or
+// Kafka unreachable; 4 an unexpected failure (a bug: the stack is printed).
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import {
+  COMMANDS,
+  COMMON,
+  OPTIONS,
+  UsageError,
+  duration,
+  integer,
+  readVectorFile,
+  toFilter,
+  vectorName,
+  type Flag,
+  type Values,
+} from './args.js';
+import { entriesTable, entryDetail, hitsTable, json, recordJson, statsTable } from './format.js';
+import { CONFIG_DEFAULTS, isHttpUrl, loadCliSettings, loadConfig, type CliSettings } from '../config.js';
+import { ConfigError, QdrantRejectedError, WitnessConsumerError } from '../errors.js';
+import { QUERY_VECTOR } from '../store/point.js';
+import { isKafkaUnreachable } from '../ingest/kafka.js';
+import { createWitnessQuery, isUnreachable } from '../query/query.js';
+import { replayTopic } from '../ops/replay.js';
+
+export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
+
+const USAGE = `usage: witness <command> [options]
+
+commands:
+  search --like <request-id> | --vector-file <file>   nearest entries (--using query|response, --limit n)
+  get <request-id>                                    one entry
+  list                                                newest first (--oldest: oldest first; --limit n, --cursor c)
+  stats                                               totals, success rate, per model and per error code
+  prune --older-than <duration>                       delete entries older than the cut-off (--dry-run)
+  replay --from-beginning --collection <new>          re-ingest the topic into another collection
+
+filters (search, list, stats):
+  --session <id>  --model <name> (repeatable)  --errors | --ok  --error-code <code>
+  --since <30m|1h|7d|RFC 3339>  --until <...>  --tag <t> (repeatable; any of, or all of with --all-tags)
+  --min-quality <0..1>  --max-latency <ms>
+
+common: --url <qdrant url> (QDRANT_URL)  --collection <name> (WITNESS_COLLECTION)  --json  --help
+        QDRANT_API_KEY is read from the environment only, so it stays out of shell history.
+
+exit codes: 0 found, 1 nothing found, 2 bad usage, 3 backend unreachable, 4 unexpected failure
+`;
+
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
+  const target: { url?: string } = {};
+  try {
+    return await dispatch(argv, env, io, target);
+  } catch (err) {
+    return report(err, io, target.url);
+  }
+}
+
+async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, target: { url?: string }): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help') {
+    io.stdout(USAGE);
+    return EXIT.found;
+  }
+  if (command === undefined) throw new UsageError('a command is required');
+  const spec = COMMANDS[command];
+  if (!spec) throw new UsageError(`unknown command "${command}" (one of ${Object.keys(COMMANDS).join(', ')})`);
+  for (const flag of Object.keys(values) as Flag[]) {
+    if (!COMMON.includes(flag) && !spec.flags.includes(flag)) throw new UsageError(`--${flag} is not an option of "witness ${command}"`);
+  }
+  if (rest.length !== spec.positionals) {
+    throw new UsageError(spec.positionals === 0 ? `unexpected argument "${rest[0]}"` : `"witness ${command}" takes exactly one request id`);
+  }
+
+  const settings = loadCliSettings(env);
+  const url = values.url === undefined ? settings.qdrantUrl : values.url.trim() || CONFIG_DEFAULTS.QDRANT_URL;
+  if (!isHttpUrl(url)) throw new UsageError(`--url ${JSON.stringify(url)}: expected an http:// or https:// URL (or set QDRANT_URL)`);
+  target.url = url;
+  const collection = values.collection === undefined ? settings.collection : values.collection.trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
+  const apiKey = settings.apiKey;
+
+  if (command === 'replay') return replay(values, env, { url, collection, settings }, io);
+
+  const q = createWitnessQuery({ url, collection, ...(apiKey ? { apiKey } : {}) });
+  const out = (text: string, data: unknown) => io.stdout(values.json ? json(data) : text);
+
+  switch (command) {
+    case 'get': {
+      const entry = await q.get(rest[0]!);
+      if (!entry) {
+        io.stderr(`witness: no entry with request id ${rest[0]} in ${collection}\n`);
+        if (values.json) io.stdout(json(null));
+        return EXIT.nothingFound;
+      }
+      out(entryDetail(entry), recordJson(entry));
+      return EXIT.found;
+    }
+    case 'search': {
+      const using = vectorName(values.using);
+      const limit = integer('--limit', values.limit, 10);
+      const filter = toFilter(values);
+      let embedding: ArrayLike<number>;
+      const exclude: string[] = [];
+      if ((values.like === undefined) === (values['vector-file'] === undefined)) throw new UsageError('search needs exactly one of --like <request-id> or --vector-file <file>');
+      if (values.like !== undefined) {
+        const origin = await q.get(values.like);
+        if (!origin) {
+          io.stderr(`witness: no entry with request id ${values.like} in ${collection}\n`);
+          if (values.json) io.stdout(json([]));
+          return EXIT.nothingFound;
+        }
+        const stored = using === QUERY_VECTOR ? origin.query_embedding : origin.response_embedding;
+        if (!stored || stored.length === 0) {
+          io.stderr(`witness: entry ${values.like} has no ${using} embedding\n`);
+          if (values.json) io.stdout(json([]));
+          return EXIT.nothingFound;
+        }
+        embedding = stored;
+        exclude.push(origin.request_id);
+      } else {
+        embedding = readVectorFile(values['vector-file']!);
+      }
+      const hits = await q.searchSimilar(embedding, { limit, using, filter, exclude });
+      out(hits.length === 0 ? 'no matching entries\n' : hitsTable(hits), hits.map((h) => ({ score: h.score, entry: recordJson(h.entry) })));
+      return hits.length === 0 ? EXIT.nothingFound : EXIT.found;
+    }
+    case 'list': {
+      const order = values.oldest ? 'oldest' : 'newest';
+      const page = await q.list({ filter: toFilter(values), limit: integer('--limit', values.limit, 20), order, cursor: values.cursor ?? null });
+      const more = page.nextCursor ? `\nmore: witness list --cursor ${page.nextCursor} (same filters${values.oldest ? ', --oldest' : ''})\n` : '';
+      out(page.entries.length === 0 ? 'no matching entries\n' : entriesTable(page.entries) + more, {
+        entries: page.entries.map(recordJson),
+        nextCursor: page.nextCursor,
+      });
+      return page.entries.length === 0 ? EXIT.nothingFound : EXIT.found;
+    }
+    case 'stats': {
+      const stats = await q.stats({ filter: toFilter(values) });
+      // Zero is an answer to "how many": stats exits 0 even for an empty selection.
+      out(statsTable(stats), stats);
+      return EXIT.found;
+    }
+    case 'prune': {
+      if (values['older-than'] === undefined) throw new UsageError('prune needs --older-than <duration> (e.g. 30d)');
+      const cutoff = new Date(Date.now() - duration('--older-than', values['older-than']));
+      const dryRun = values['dry-run'] === true;
+      const n = dryRun ? await q.count({ filter: { until: cutoff } }) : await q.prune(cutoff);
+      const verb = dryRun ? 'would delete' : 'deleted';
+      out(`${verb} ${n} entries older than ${cutoff.toISOString()} from ${collection}\n`, { [dryRun ? 'wouldDelete' : 'deleted']: n, cutoff: cutoff.toISOString(), collection });
+      return EXIT.found;
+    }
+  }
+  throw new UsageError(`unknown command "${command}"`);
+}
+
+async function replay(
+  values: Values,
+  env: NodeJS.ProcessEnv,
+  { url, collection, settings }: { url: string; collection: string; settings: CliSettings },
+  io: CliIo,
+): Promise<number> {
+  if (values['from-beginning'] !== true) throw new UsageError('replay needs --from-beginning (a replay always reads the whole topic)');
+  if (values.collection === undefined) throw new UsageError('replay needs --collection <new collection> to fill');
+  const live = settings.collection;
+  if (collection === live) throw new UsageError(`--collection ${collection}: expected a collection other than the live one (WITNESS_COLLECTION)`);
+  const baseGroup = settings.groupId;
+  let config;
+  try {
+    config = loadConfig({
+      ...env,
+      QDRANT_URL: url,
+      WITNESS_COLLECTION: collection,
+      ...(values.topic !== undefined ? { WITNESS_TOPIC: values.topic } : {}),
+      // Never the live group: a group that has not committed starts at the beginning.
+      WITNESS_GROUP_ID: `${baseGroup}-replay-${collection}-${Date.now().toString(36)}`,
+      LOG_LEVEL: env.LOG_LEVEL || 'warn',
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'witness-replay' } }, pino.destination(2));
+  let reported = Date.now();
+  const result = await replayTopic({
+    config,
+    logger,
+    // A long replay says where it is, on stderr so --json output stays clean.
+    onProgress: ({ done, total }) => {
+      if (Date.now() - reported < 5_000) return;
+      reported = Date.now();
+      io.stderr(`witness replay: ${done}/${total} messages\n`);
+    },
+  });
+  io.stdout(
+    values.json
+      ? json(result)
+      : `replayed ${result.messages} messages of ${result.topic} into ${result.collection}: ${result.written} written, ` +
+          `${result.deadLettered} dead-lettered, ${result.points} points (group ${result.groupId})\n`,
+  );
+  return EXIT.found;
+}
+
+
+function report(err: unknown, io: CliIo, url: string | undefined): number {
+  if (err instanceof UsageError) {
+    io.stderr(`witness: ${err.message}\n(witness --help for usage)\n`);
+    return EXIT.usage;
+  }
+  if (isUnreachable(err)) {
+    io.stderr(`witness: ${err.message}${url ? ` (Qdrant at ${url}: --url or QDRANT_URL)` : ''}\n`);
+    return EXIT.unreachable;
+  }
+  if (isKafkaUnreachable(err)) {
+    io.stderr(`witness: Kafka unreachable: ${(err as Error).message}\n`);
+    return EXIT.unreachable;
+  }
+  // Input errors, unknown collection or topic, wrong dimension, a request Qdrant refused.
+  if (err instanceof WitnessConsumerError || err instanceof QdrantRejectedError) {
+    io.stderr(`witness: ${err.message}\n`);
+    return EXIT.usage;
+  }
+  io.stderr(`witness: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`);
+  return EXIT.internal;
+}

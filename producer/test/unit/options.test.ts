@@ -1,0 +1,59 @@
+// Options are checked once, at creation, and a bad one names itself and its value.
+// No broker needed: creating a producer does not connect.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createWitnessProducer, InvalidOptionError, producerDefaults, type WitnessProducerOptions } from '@witnesslog/producer';
+import { entry } from '../../../test/support/entries.js';
+
+const brokers = ['127.0.0.1:9092'];
+
+test('defaults are documented values and creation does not throw with them', { timeout: 120_000 }, async (t) => {
+  assert.equal(producerDefaults.topic, 'witness.entries');
+  assert.equal(producerDefaults.embeddingDim, 768);
+  assert.equal(producerDefaults.maxQueueDepth, 10_000);
+  const producer = createWitnessProducer({ brokers });
+  t.after(() => producer.close());
+  assert.equal(producer.stats().running, true);
+  await producer.close();
+});
+
+const bad: [string, Partial<Record<keyof WitnessProducerOptions, unknown>> & Record<string, unknown>][] = [
+  ['brokers', { brokers: [] }],
+  ['brokers', { brokers: '127.0.0.1:9092' }],
+  ['brokers[1]', { brokers: ['127.0.0.1:9092', 'nohost'] }],
+  ['topic', { topic: 'with space' }],
+  ['topic', { topic: '' }],
+  ['clientId', { clientId: 7 }],
+  ['embeddingDim', { embeddingDim: 0 }],
+  ['embeddingDim', { embeddingDim: 1.5 }],
+  ['maxQueueDepth', { maxQueueDepth: -1 }],
+  ['maxQueueDepth', { maxQueueDepth: '100' }],
+  ['maxQueueBytes', { maxQueueBytes: 10 }],
+  ['lingerMs', { lingerMs: Number.NaN }],
+  ['maxBatchEntries', { maxBatchEntries: 0 }],
+  ['compression', { compression: 'snappy' }],
+  ['criticalTimeoutMs', { criticalTimeoutMs: 0 }],
+  ['flushTimeoutMs', { flushTimeoutMs: Infinity }],
+  ['retryMaxMs', { retryInitialMs: 500, retryMaxMs: 100 }],
+  ['registry', { registry: {} }],
+  ['logger', { logger: console.log }],
+  ['logger.debug', { logger: { info() {}, warn() {}, error() {} } }],
+  ['ssl', { ssl: 'yes' }],
+  ['maxQueueSize', { maxQueueSize: 5 }],
+];
+
+for (const [option, patch] of bad) {
+  test(`an invalid ${option} is refused at creation, naming it and its value`, () => {
+    assert.throws(
+      () => createWitnessProducer({ brokers, ...patch } as WitnessProducerOptions),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidOptionError, String(err));
+        assert.equal(err.code, 'WITNESS_INVALID_OPTION');
+        assert.equal(err.option, option);
+        assert.ok(err.message.includes(option), err.message);
+        return true;
+      },
+    );
+  });
+}
+

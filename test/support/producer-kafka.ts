@@ -1,0 +1,30 @@
+// Reading back what the producer wrote: every message of a topic, in partition order,
+// decoded (test/support/topic.ts does the reading).
+import { decodeEntry, type DecodedWitnessEntry } from '@witnesslog/schemas';
+import { messageCount as countMessages, deleteTopics as removeTopics, readMessages } from './topic.js';
+
+export interface Consumed {
+  partition: number;
+  offset: number;
+  key: string;
+  entry: DecodedWitnessEntry;
+}
+
+/** How many messages the topic holds (from its offsets). */
+export function messageCount(brokers: string[], topic: string): Promise<number> {
+  return countMessages({ brokers }, topic);
+}
+
+/** Consumes the topic from the beginning until `count` messages arrived; each decoded. */
+export async function consumeAll(brokers: string[], topic: string, count: number, timeoutMs = 30_000): Promise<Consumed[]> {
+  return (await readMessages({ brokers }, topic, { count, timeoutMs })).map(({ partition, message }) => ({
+    partition,
+    offset: Number(message.offset),
+    key: message.key!.toString(),
+    entry: decodeEntry(message.value!),
+  }));
+}
+
+export function deleteTopics(brokers: string[], topics: string[]): Promise<void> {
+  return removeTopics({ brokers }, topics);
+}
