@@ -70,6 +70,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const BATCH_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000];
 const BYTES_BUCKETS = [4096, 16_384, 65_536, 262_144, 524_288, 1_048_576, 4_194_304];
 
+// Plain wiring: one declaration per metric of producer/metrics.json, nothing else.
 export function createProducerMetrics(registry: Registry | undefined, source: () => MetricSource): ProducerMetrics {
   if (registry === undefined) return noMetrics;
   const taken = Object.values(producerMetricNames).find((name) => registry.getSingleMetric(name) !== undefined);

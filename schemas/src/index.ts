@@ -28,7 +28,7 @@ export {
   SchemaError,
 } from './errors.js';
 export { BodyFieldError, DecodeBoundsError, InvalidUtf8Error } from './body-errors.js';
-export { decodeCaps } from './bounded-decode.js';
+export { decodeCaps } from './decode-caps.js';
 
 export type {
   WitnessEntry,

@@ -27,8 +27,7 @@
 // committed: same point ids, same content, nothing twice that matters.
 //
 // Qdrant down means flushes retry without end and without committing; the
-// service stays up, paused. A retention job (issue 15) would be one more
-// collaborator started and closed here beside the flush loop.
+// service stays up, paused.
 import { EventEmitter } from 'node:events';
 import { createCodec } from '@witnesslog/schemas';
 import { createRetry } from '@witnesslog/core';
@@ -45,6 +44,7 @@ import { createCommitLedger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createQdrantSink } from './qdrant-sink.js';
 import { createQdrantClient } from '../store/qdrant.js';
+import { within } from './within.js';
 import type { CloseResult, ConsumerEvents, WitnessConsumer, WitnessConsumerOptions } from './types.js';
 
 // Kept for kafkajs's disconnect (stop the fetch loop, leave the group) after a drain
@@ -59,16 +59,7 @@ const READY_CACHE_MS = 1_000;
 // Readiness must answer quickly even when writes are allowed to take long.
 const PROBE_TIMEOUT_MS = 2_000;
 
-/** Waits for `promise` at most `ms`; the timer does not outlive the wait. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, ms))))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
+// Plain wiring and the lifecycle (start, hand-over, drain, close); the work is in the collaborators.
 export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessConsumer {
   const { config, registry, logger, processMetrics = false, now = Date.now } = options;
   const log = logger.child({ component: 'consumer', topic: config.topic, groupId: config.groupId });
