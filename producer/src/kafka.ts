@@ -3,8 +3,10 @@
 // can be swapped by editing this file alone. What is kafkajs-specific lives here:
 // the client's construction and its retry settings, the codecs, the partitioner,
 // its log lines routed into the SDK's logger, what its errors mean to the send
-// loop (classifySendError), and the faster CRC-32C put where kafkajs looks for
-// its own (option fastCrc32c).
+// loop (classifySendError) and what of them is logged (errorSummary), its
+// disconnect bounded in time, and the faster CRC-32C put where kafkajs looks for
+// its own (option fastCrc32c). Unit tests hand the send loop a fake KafkaClient
+// (test/support/fake-kafka-producer.ts) instead of createKafka's.
 import Module, { createRequire } from 'node:module';
 import { clientLogSink } from '@witnesslog/core';
 import kafkajs from 'kafkajs';
@@ -172,24 +174,33 @@ const FAIL = new Set([
 
 interface ErrorLike {
   name?: unknown;
+  message?: unknown;
   type?: unknown;
   cause?: unknown;
 }
 
-export function classifySendError(error: unknown): SendFailure {
-  // kafkajs wraps the broker's answer (KafkaJSNumberOfRetriesExceeded,
-  // KafkaJSNonRetriableError) with the original in `cause`: the innermost one decides.
-  let innermost: ErrorLike | undefined;
-  let protocolType: string | undefined;
-  const names: string[] = [];
+/**
+ * The error and the causes it wraps, outermost first: kafkajs wraps the broker's
+ * answer (KafkaJSNumberOfRetriesExceeded, KafkaJSNonRetriableError) with the
+ * original in `cause`. Objects only; at most 8 deep, and a cycle ends it. The one
+ * place the producer unwraps an error (classifySendError and errorSummary read it).
+ */
+function errorChain(error: unknown): ErrorLike[] {
+  const chain: ErrorLike[] = [];
   let e: unknown = error;
-  for (let depth = 0; depth < 8 && typeof e === 'object' && e !== null; depth++) {
-    const err = e as ErrorLike;
-    innermost = err;
-    if (typeof err.name === 'string') names.push(err.name);
-    if (typeof err.type === 'string' && protocolType === undefined) protocolType = err.type;
-    e = err.cause;
+  while (chain.length < 8 && typeof e === 'object' && e !== null && !chain.includes(e)) {
+    chain.push(e);
+    e = (e as ErrorLike).cause;
   }
+  return chain;
+}
+
+export function classifySendError(error: unknown): SendFailure {
+  // The innermost error decides; the first protocol type on the way is the broker's.
+  const chain = errorChain(error);
+  const innermost = chain.at(-1);
+  const names = chain.flatMap((err) => (typeof err.name === 'string' ? [err.name] : []));
+  const protocolType = chain.find((err) => typeof err.type === 'string')?.type as string | undefined;
   if (protocolType !== undefined) {
     if (SPLIT.has(protocolType)) return { action: 'split', label: protocolType };
     if (RESET.has(protocolType)) return { action: 'reset', label: protocolType };
@@ -202,4 +213,35 @@ export function classifySendError(error: unknown): SendFailure {
   // is a programming error that would fail the same way forever and block the queue.
   if (!names.some((n) => n.startsWith('KafkaJS'))) return { action: 'fail', label: name };
   return { action: 'retry', label: name };
+}
+
+/** What is worth logging of a kafkajs error: no request payloads, nothing from the options. */
+export function errorSummary(err: unknown): Record<string, unknown> {
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const [e, c] = errorChain(err) as [ErrorLike, ErrorLike | undefined];
+  const out: Record<string, unknown> = { name: e.name, message: e.message };
+  if (e.type !== undefined) out.type = e.type;
+  if (c !== undefined) out.cause = { name: c.name, message: c.message, type: c.type };
+  return out;
+}
+
+const DISCONNECT_TIMEOUT_MS = 5_000;
+
+/** kafkajs disconnect can wait forever on a request that never times out (kafkajs#1167). */
+export async function disconnectProducer(client: BatchProducer, log: Log): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), DISCONNECT_TIMEOUT_MS);
+    timer.unref();
+  });
+  const done = client.disconnect().then(
+    () => 'ok' as const,
+    (err: unknown) => {
+      log.debug({ err: errorSummary(err) }, 'kafka producer disconnect failed');
+      return 'failed' as const;
+    },
+  );
+  const outcome = await Promise.race([done, gaveUp]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') log.warn({ timeoutMs: DISCONNECT_TIMEOUT_MS }, 'kafka producer did not disconnect in time; leaving it');
 }

@@ -1,8 +1,9 @@
 // The send loop: takes batches from the producer's queue and writes them to Kafka
 // (kafka.ts; kafkajs has no linger of its own), one produce request at a time,
-// idempotent and acks=all. It owns the Kafka producer: connects lazily, backs off
+// idempotent and acks=all. It owns the Kafka producer, made by the KafkaClient it is
+// given (kafkajs in production, a fake in unit tests): connects lazily, backs off
 // and reconnects while the broker is away, and settles every entry it took exactly
-// once (delivered, or dropped with reason send_failed).
+// once (delivered, or dropped with reason send_failed; held.ts keeps that account).
 //
 // A batch whose send fails with a retriable error stays at the head of the queue and
 // is resent unchanged after a backoff, for as long as it takes: it is counted as
@@ -13,38 +14,16 @@
 // is what limits memory, and what does not fit is counted as queue_full.
 import { performance } from 'node:perf_hooks';
 import { createBackoff, type Backoff } from '@witnesslog/core';
-import { FlushTimeoutError, ProducerClosedError, SendFailedError } from './errors.js';
-import { classifySendError, createKafka, type BatchProducer, type KafkaClient } from './kafka.js';
+import { HeldEntries, type Batch } from './held.js';
+import { classifySendError, disconnectProducer, errorSummary, type BatchProducer, type KafkaClient } from './kafka.js';
 import { rateLimiter, type Log } from './log.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
-import { MessageQueue, QueuedMessage } from './queue.js';
+import type { QueuedMessage } from './queue.js';
 import type { Counts } from './counts.js';
 
-const DISCONNECT_TIMEOUT_MS = 5_000;
-
-interface Batch {
-  readonly messages: QueuedMessage[];
-  readonly bytes: number;
-  /** Given up by close(): a late answer from kafkajs must not settle it twice. */
-  abandoned: boolean;
-}
-
-interface FlushWaiter {
-  target: number;
-  resolve(): void;
-  timer: NodeJS.Timeout;
-}
-
 export class Sender {
-  private readonly queue = new MessageQueue();
-  /** Taken from the queue, not settled yet, oldest first; [0] is the one being sent. */
-  private head: Batch[] = [];
-  private headEntries = 0;
-  private headBytes = 0;
-  private criticalQueued = 0;
-
-  private readonly kafka: KafkaClient;
+  private readonly held: HeldEntries;
   private client: BatchProducer | undefined;
   private clientReady = false;
   private connectedNow = false;
@@ -55,7 +34,6 @@ export class Sender {
   /** Set while the loop sleeps (linger or backoff): calling it ends the sleep early. */
   private interruptSleep: (() => void) | undefined;
   private lingering = false;
-  private flushWaiters: FlushWaiter[] = [];
   private closing = false;
   private stopped = false;
   private closed: Promise<void> | undefined;
@@ -66,20 +44,22 @@ export class Sender {
     private readonly counts: Counts,
     private readonly metrics: ProducerMetrics,
     private readonly log: Log,
+    /** Makes the Kafka producers: createKafka() (kafkajs) in production. */
+    private readonly kafka: KafkaClient,
   ) {
+    this.held = new HeldEntries(options, counts, log);
     this.backoff = createBackoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
-    this.kafka = createKafka(options, log);
     // Started now, but it only waits: no connection and no timer until the first entry.
     this.run().catch((err: unknown) => this.log.error({ err }, 'witness producer send loop stopped'));
   }
 
   /** Entries held: queued, plus taken and not yet acknowledged. */
   get pending(): number {
-    return this.queue.length + this.headEntries;
+    return this.held.pending;
   }
 
   get pendingBytes(): number {
-    return this.queue.bytes + this.headBytes;
+    return this.held.pendingBytes;
   }
 
   get connected(): boolean {
@@ -88,34 +68,22 @@ export class Sender {
 
   /** On the caller's path: O(1), no promise, no timer. */
   enqueue(message: QueuedMessage): void {
-    this.queue.push(message);
-    if (message.settle !== undefined) this.criticalQueued += 1;
+    this.held.push(message);
     const wake = this.wake;
     if (wake !== undefined) {
       this.wake = undefined;
       wake();
-    } else if (this.lingering && (message.settle !== undefined || this.batchReady())) {
+    } else if (this.lingering && (message.settle !== undefined || this.held.batchReady())) {
       this.interrupt();
     }
   }
 
   /** Resolves when every entry accepted before the call is settled; rejects after timeoutMs. */
   flush(timeoutMs: number): Promise<void> {
-    const target = this.counts.recorded;
-    if (this.settled() >= target) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter: FlushWaiter = {
-        target,
-        resolve,
-        timer: setTimeout(() => {
-          this.flushWaiters = this.flushWaiters.filter((w) => w !== waiter);
-          reject(new FlushTimeoutError(timeoutMs, this.pending));
-        }, timeoutMs),
-      };
-      this.flushWaiters.push(waiter);
-      // Someone is waiting: no point lingering for a fuller batch.
-      if (this.lingering) this.interrupt();
-    });
+    const flushed = this.held.flush(timeoutMs);
+    // Someone is waiting: no point lingering for a fuller batch.
+    if (this.lingering && this.held.flushWaiting) this.interrupt();
+    return flushed;
   }
 
   /** Flush within flushTimeoutMs, give up the rest (counted), disconnect. Idempotent. */
@@ -133,7 +101,7 @@ export class Sender {
     } catch {
       // Timed out: what is still held is given up below, and counted.
     }
-    const lost = this.abandon();
+    const lost = this.held.abandon();
     if (lost > 0) {
       this.log.error(
         { lost, flushTimeoutMs, delivered: this.counts.delivered },
@@ -146,40 +114,11 @@ export class Sender {
     this.client = undefined;
     this.clientReady = false;
     this.connectedNow = false;
-    if (client !== undefined) await disconnect(client, this.log);
-  }
-
-  /** close() ran out of time: settle whatever is held as send_failed. Returns how many. */
-  private abandon(): number {
-    const error = new ProducerClosedError('the witness producer closed before the broker acknowledged this entry');
-    let lost = 0;
-    for (const batch of this.head) {
-      batch.abandoned = true;
-      lost += batch.messages.length;
-    }
-    const batches = this.head;
-    this.head = [];
-    this.headEntries = 0;
-    this.headBytes = 0;
-    const rest = this.queue.drain();
-    lost += rest.length;
-    this.counts.dropped.send_failed += lost;
-    for (const batch of batches) this.settleMessages(batch.messages, error);
-    this.settleMessages(rest, error);
-    this.checkFlushWaiters();
-    return lost;
-  }
-
-  private settled(): number {
-    return this.counts.delivered + this.counts.dropped.send_failed;
-  }
-
-  private batchReady(): boolean {
-    return this.queue.length >= this.options.maxBatchEntries || this.queue.bytes >= this.options.maxBatchBytes;
+    if (client !== undefined) await disconnectProducer(client, this.log);
   }
 
   private urgent(): boolean {
-    return this.closing || this.criticalQueued > 0 || this.flushWaiters.length > 0;
+    return this.closing || this.held.awaited;
   }
 
   private wakeLoop(): void {
@@ -223,9 +162,9 @@ export class Sender {
   }
 
   private async step(): Promise<void> {
-    if (this.head.length === 0 && this.queue.length === 0) {
+    if (this.held.empty) {
       await new Promise<void>((resolve) => (this.wake = resolve));
-      if (this.stopped || this.options.lingerMs === 0 || this.urgent() || this.batchReady()) return;
+      if (this.stopped || this.options.lingerMs === 0 || this.urgent() || this.held.batchReady()) return;
       // The first entry after a quiet spell waits lingerMs for company; entries that
       // pile up during a send go out as soon as it returns, they have waited already.
       this.lingering = true;
@@ -235,15 +174,7 @@ export class Sender {
     }
     const client = await this.connect();
     if (client === undefined || this.stopped) return;
-    if (this.head.length === 0) {
-      const messages = this.queue.take(this.options.maxBatchEntries, this.options.maxBatchBytes);
-      let bytes = 0;
-      for (const m of messages) bytes += m.size;
-      this.head.push({ messages, bytes, abandoned: false });
-      this.headEntries += messages.length;
-      this.headBytes += bytes;
-    }
-    await this.send(client, this.head[0]!);
+    await this.send(client, this.held.current());
   }
 
   /** The connected Kafka producer, or undefined after a failed attempt (already backed off). */
@@ -260,16 +191,16 @@ export class Sender {
       if (failure.action === 'fail') {
         // Credentials or authorisation: no amount of waiting helps the entries at
         // the head; count them rather than hold the queue hostage.
-        this.failHead(failure.label, err);
+        this.held.failHead(failure.label, err);
       } else if (this.warnRetry()) {
-        this.log.warn({ err: summary(err), pending: this.pending }, 'witness producer cannot reach Kafka; entries are kept and retried');
+        this.log.warn({ err: errorSummary(err), pending: this.pending }, 'witness producer cannot reach Kafka; entries are kept and retried');
       }
       await this.sleep(this.backoff.next());
       return undefined;
     }
     if (this.stopped) {
       // close() ran while connecting: do not leave a connection open behind it.
-      await disconnect(client, this.log);
+      await disconnectProducer(client, this.log);
       return undefined;
     }
     this.clientReady = true;
@@ -298,7 +229,7 @@ export class Sender {
     if (error === undefined) {
       this.backoff.reset();
       this.setConnected(true);
-      this.settleHead();
+      this.held.delivered();
       return;
     }
 
@@ -308,7 +239,7 @@ export class Sender {
       case 'retry':
         this.setConnected(false);
         if (this.warnRetry()) {
-          this.log.warn({ err: summary(error), pending: this.pending }, 'witness producer send failed; keeping the batch and retrying');
+          this.log.warn({ err: errorSummary(error), pending: this.pending }, 'witness producer send failed; keeping the batch and retrying');
         }
         await this.sleep(this.backoff.next());
         return;
@@ -316,21 +247,14 @@ export class Sender {
         // The broker no longer knows our producer id (or fenced it): a new idempotent
         // producer gets a new one. The batch is resent; if its first attempt did land,
         // this is the one case where it is written twice.
-        this.log.warn({ err: summary(error) }, 'witness producer lost its idempotent producer id; starting a new producer');
+        this.log.warn({ err: errorSummary(error) }, 'witness producer lost its idempotent producer id; starting a new producer');
         await this.resetClient();
         return;
       case 'split':
-        if (batch.messages.length > 1) {
-          const half = Math.ceil(batch.messages.length / 2);
-          const first = batch.messages.slice(0, half);
-          const second = batch.messages.slice(half);
-          this.head.splice(0, 1, makeBatch(first), makeBatch(second));
-          return;
-        }
-        this.failHead(failure.label, error);
+        if (!this.held.split(batch)) this.held.failHead(failure.label, error);
         return;
       case 'fail':
-        this.failHead(failure.label, error);
+        this.held.failHead(failure.label, error);
         return;
     }
   }
@@ -339,94 +263,6 @@ export class Sender {
     const old = this.client;
     this.client = undefined;
     this.clientReady = false;
-    if (old !== undefined) await disconnect(old, this.log);
+    if (old !== undefined) await disconnectProducer(old, this.log);
   }
-
-  /** The head batch was acknowledged. */
-  private settleHead(): void {
-    const batch = this.head.shift()!;
-    this.headEntries -= batch.messages.length;
-    this.headBytes -= batch.bytes;
-    this.counts.delivered += batch.messages.length;
-    this.settleMessages(batch.messages, undefined);
-    this.checkFlushWaiters();
-  }
-
-  /** Drop the head batch (taking one from the queue if none is taken) as send_failed. */
-  private failHead(reason: string, cause: unknown): void {
-    let batch = this.head.shift();
-    if (batch === undefined) {
-      if (this.queue.length === 0) return;
-      batch = makeBatch(this.queue.take(this.options.maxBatchEntries, this.options.maxBatchBytes));
-    } else {
-      this.headEntries -= batch.messages.length;
-      this.headBytes -= batch.bytes;
-    }
-    this.counts.dropped.send_failed += batch.messages.length;
-    const error = new SendFailedError(reason, this.options.topic, cause);
-    this.log.error(
-      { reason, entries: batch.messages.length, topic: this.options.topic, err: summary(cause) },
-      'the broker refused witness entries; dropped (send_failed)',
-    );
-    this.settleMessages(batch.messages, error);
-    this.checkFlushWaiters();
-  }
-
-  private settleMessages(messages: QueuedMessage[], error: Error | undefined): void {
-    for (const m of messages) {
-      if (m.settle === undefined) continue;
-      this.criticalQueued -= 1;
-      m.settle(error);
-    }
-  }
-
-  private checkFlushWaiters(): void {
-    if (this.flushWaiters.length === 0) return;
-    const settled = this.settled();
-    const done = this.flushWaiters.filter((w) => w.target <= settled);
-    if (done.length === 0) return;
-    this.flushWaiters = this.flushWaiters.filter((w) => w.target > settled);
-    for (const w of done) {
-      clearTimeout(w.timer);
-      w.resolve();
-    }
-  }
-}
-
-function makeBatch(messages: QueuedMessage[]): Batch {
-  let bytes = 0;
-  for (const m of messages) bytes += m.size;
-  return { messages, bytes, abandoned: false };
-}
-
-/** kafkajs disconnect can wait forever on a request that never times out (kafkajs#1167). */
-async function disconnect(client: BatchProducer, log: Log): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const gaveUp = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), DISCONNECT_TIMEOUT_MS);
-    timer.unref();
-  });
-  const done = client.disconnect().then(
-    () => 'ok' as const,
-    (err: unknown) => {
-      log.debug({ err: summary(err) }, 'kafka producer disconnect failed');
-      return 'failed' as const;
-    },
-  );
-  const outcome = await Promise.race([done, gaveUp]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') log.warn({ timeoutMs: DISCONNECT_TIMEOUT_MS }, 'kafka producer did not disconnect in time; leaving it');
-}
-
-/** What is worth logging of a kafkajs error: no request payloads, nothing from the options. */
-function summary(err: unknown): Record<string, unknown> {
-  if (typeof err !== 'object' || err === null) return { message: String(err) };
-  const e = err as { name?: unknown; message?: unknown; type?: unknown; cause?: unknown };
-  const out: Record<string, unknown> = { name: e.name, message: e.message };
-  if (e.type !== undefined) out.type = e.type;
-  if (typeof e.cause === 'object' && e.cause !== null && e.cause !== err) {
-    const c = e.cause as { name?: unknown; message?: unknown; type?: unknown };
-    out.cause = { name: c.name, message: c.message, type: c.type };
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-// The packages as a user gets them (issue 14, point 7): `npm pack` the three
+// The packages as a user gets them (issue 14, point 7): `npm pack` the four
 // packages, install the tarballs into scratch apps in a temporary folder outside the
 // workspace, and run each app against the real broker: CommonJS (with
 // --no-experimental-require-module), ESM, TypeScript type-checked with node16,
@@ -20,7 +20,7 @@ import { brokers, qdrantUrl, uniqueName } from '../support/env.js';
 import { freePort } from '../support/net.js';
 
 const run = promisify(execFile);
-const repo = join(import.meta.dirname, '..');
+const repo = join(import.meta.dirname, '../..');
 const tsc = join(repo, 'node_modules/typescript/bin/tsc');
 const scratch = mkdtempSync(join(tmpdir(), 'witnesslog-packaging-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -56,7 +56,7 @@ async function npm(args: string[], cwd: string): Promise<string> {
 test('packed, installed outside the workspace, and run as CJS, ESM, TypeScript and a bundle; entries reach Qdrant', { timeout: 900_000 }, async (t) => {
   await run(process.execPath, ['--import', 'tsx', join(repo, 'scripts/build-packages.ts')], { cwd: repo });
   const tarballs: string[] = [];
-  for (const pkg of ['schemas', 'producer', 'consumer']) {
+  for (const pkg of ['core', 'schemas', 'producer', 'consumer']) {
     const out = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], join(repo, pkg));
     const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
     assert.ok(info!.files.some((f) => f.path === 'dist/index.js'), `${pkg}: dist in the tarball`);

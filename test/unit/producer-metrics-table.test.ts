@@ -5,10 +5,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Registry } from 'prom-client';
-import { createWitnessProducer, dropReasons, producerMetricNames } from '@witnesslog/producer';
+import { dropReasons, producerMetricNames } from '@witnesslog/producer';
 import { modelSizes } from '@witnesslog/schemas';
+import { createWitnessProducerWith } from '../../producer/src/producer.js';
 import { testEntry } from '../support/entries.js';
-import { brokers } from '../support/env.js';
+import { FakeKafka } from '../support/fake-kafka-producer.js';
+
+// No broker: a fake Kafka client acknowledges every send, so close() returns at once.
+const brokers = ['fake:9092'];
 
 interface Table {
   dropReasons: string[];
@@ -25,7 +29,7 @@ test('the TypeScript SDK exports the names and drop reasons of producer/metrics.
 
 test('and registers them with the types of the table', async () => {
   const registry = new Registry();
-  const producer = createWitnessProducer({ brokers, registry });
+  const producer = createWitnessProducerWith({ brokers, registry, env: {} }, { kafka: new FakeKafka() });
   try {
     const types = Object.fromEntries((await registry.getMetricsAsJSON()).map((m) => [m.name, String(m.type)]));
     assert.deepStrictEqual(types, Object.fromEntries(table.metrics.map((m) => [m.name, m.type])));
@@ -37,8 +41,8 @@ test('and registers them with the types of the table', async () => {
 test('every metric carries exactly the labels of the table; `model` takes the table\'s values', async () => {
   assert.deepStrictEqual([...table.models].sort(), [...modelSizes, 'other'].sort());
   const registry = new Registry();
-  // brokers unreachable is fine: the counts are taken on record(), before any send.
-  const producer = createWitnessProducer({ brokers, registry, env: {} });
+  // The counts are taken on record(), before any send.
+  const producer = createWitnessProducerWith({ brokers, registry, env: {} }, { kafka: new FakeKafka() });
   try {
     const entry = testEntry(768, 1);
     producer.record({ ...entry, model_used: 'small', error: { code: 'E', message: 'm', recovery_attempted: false, stack_trace: null } });

@@ -1,9 +1,13 @@
 // Options are checked once, at creation, and a bad one names itself and its value.
-// No broker needed: creating a producer does not connect.
+// No broker needed: creating a producer does not connect; the send loop makes its
+// first Kafka producer for the first entry (checked below with a fake client, since
+// test:unit's socket refusal would only end up in a log line of the send loop).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createWitnessProducer, InvalidOptionError, producerDefaults, type WitnessProducerOptions } from '@witnesslog/producer';
+import { createWitnessProducer, InvalidOptionError, producerDefaults, type ProducerLogger, type WitnessProducerOptions } from '@witnesslog/producer';
+import { createWitnessProducerWith } from '../../src/producer.js';
 import { entry } from '../../../test/support/entries.js';
+import { FakeKafka } from '../../../test/support/fake-kafka-producer.js';
 
 const brokers = ['127.0.0.1:9092'];
 
@@ -11,10 +15,28 @@ test('defaults are documented values and creation does not throw with them', { t
   assert.equal(producerDefaults.topic, 'witness.entries');
   assert.equal(producerDefaults.embeddingDim, 768);
   assert.equal(producerDefaults.maxQueueDepth, 10_000);
-  const producer = createWitnessProducer({ brokers });
+  // Created with the defaults, the producer has nothing to warn about.
+  const complaints: string[] = [];
+  const logger: ProducerLogger = {
+    debug() {},
+    info() {},
+    warn: (_obj, msg) => void complaints.push(`warn: ${msg}`),
+    error: (_obj, msg) => void complaints.push(`error: ${msg}`),
+  };
+  const producer = createWitnessProducer({ brokers, logger });
   t.after(() => producer.close());
   assert.equal(producer.stats().running, true);
   await producer.close();
+  assert.deepEqual(complaints, []);
+  assert.equal(producer.stats().connected, false);
+});
+
+test('creating and closing a producer that recorded nothing makes no Kafka producer', async () => {
+  const kafka = new FakeKafka();
+  const producer = createWitnessProducerWith({ brokers, env: {} }, { kafka });
+  await producer.close();
+  assert.equal(kafka.producers.length, 0);
+  assert.equal(kafka.connectAttempts, 0);
 });
 
 const bad: [string, Partial<Record<keyof WitnessProducerOptions, unknown>> & Record<string, unknown>][] = [
