@@ -19,6 +19,20 @@ export interface ProcessSpec {
   ports: number[];
 }
 
+/**
+ * Laid over every child's environment: its output goes to a log file, which must
+ * hold no terminal escape codes. NO_COLOR is the common convention (Qdrant's
+ * logger, Node, Python's rich); CLICOLOR_FORCE and FORCE_COLOR override it in
+ * those same programs (the real Qdrant server colours every log line under
+ * CLICOLOR_FORCE=1), so a shell that exports them must not pass them on.
+ */
+export const NO_COLOR_ENV: NodeJS.ProcessEnv = Object.freeze({
+  NO_COLOR: '1',
+  NODE_DISABLE_COLORS: '1',
+  CLICOLOR_FORCE: undefined,
+  FORCE_COLOR: undefined,
+});
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -61,7 +75,8 @@ export async function startProcess(spec: ProcessSpec): Promise<number> {
   const log = openSync(spec.logFile, 'a');
   const child = spawn(spec.command, spec.args, {
     cwd: spec.cwd,
-    env: { ...process.env, ...spec.env },
+    // spawn leaves out variables whose value is undefined: NO_COLOR_ENV's removals.
+    env: { ...process.env, ...spec.env, ...NO_COLOR_ENV },
     stdio: ['ignore', log, log],
     detached: true,
   });

@@ -19,6 +19,10 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-12; }
+# Terminal escape codes out of a tool's output, for tools that print them with no
+# flag to stop them: Maven 3.8 writes colour resets (ESC[0m) even with -B, -q,
+# -Dstyle.color=never and its output in a file, and npm start's output is often one.
+strip_escapes() { sed -u 's|\x1b\[[0-9;?]*[ -/]*[@-~]||g'; }
 
 need node "install Node.js 20 or newer"
 need npm "install npm (it ships with Node.js)"
@@ -30,7 +34,7 @@ need python3 "install Python 3.11+ (Debian: apt-get install python3 python3-venv
 lock_hash="$(hash_of "$root/package-lock.json" "$root/package.json" "$root"/*/package.json)"
 if [ "$(cat "$root/node_modules/.witnesslog-lock" 2>/dev/null)" != "$lock_hash" ]; then
   say "installing npm packages"
-  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$root" && npm ci --no-audit --no-fund --loglevel=error --color=false)
   echo "$lock_hash" > "$root/node_modules/.witnesslog-lock"
 fi
 
@@ -41,8 +45,8 @@ kafka_libs="$cache/kafka-$kafka_version-$(hash_of "$pom")/libs"
 if [ ! -f "$kafka_libs/.complete" ]; then
   say "fetching Apache Kafka $kafka_version jars from Maven Central"
   rm -rf "$kafka_libs"
-  mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$kafka_libs" \
-    || die "mvn could not fetch the Kafka jars (is Maven Central reachable?)"
+  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$kafka_libs" 2>&1 \
+    | strip_escapes >&2 || die "mvn could not fetch the Kafka jars (is Maven Central reachable?)"
   touch "$kafka_libs/.complete"
 fi
 
@@ -53,7 +57,7 @@ if [ ! -f "$venv/.complete" ]; then
   say "creating the Python virtualenv for the local Qdrant server"
   rm -rf "$venv"
   python3 -m venv "$venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$reqs" \
+  "$venv/bin/pip" install --quiet --no-color --disable-pip-version-check -r "$reqs" \
     || die "pip could not install $reqs (is PyPI reachable?)"
   touch "$venv/.complete"
 fi
@@ -67,7 +71,7 @@ if [ ! -f "$sdk_venv/.complete" ]; then
   say "creating the Python virtualenv for the Python SDK's dependencies and tests"
   rm -rf "$sdk_venv"
   python3 -m venv "$sdk_venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"
-  "$sdk_venv/bin/pip" install --quiet --disable-pip-version-check "$sdk_dir[test]" \
+  "$sdk_venv/bin/pip" install --quiet --no-color --disable-pip-version-check "$sdk_dir[test]" \
     || die "pip could not install producer/python's dependencies (is PyPI reachable?)"
   "$sdk_venv/bin/pip" uninstall --quiet --yes witnesslog
   touch "$sdk_venv/.complete"
@@ -77,7 +81,7 @@ sdk_hash="$(hash_of "$sdk_dir/pyproject.toml" "$sdk_dir"/src/witnesslog/*.py "$r
 if [ "$(cat "$sdk_site/.witnesslog-sdk" 2>/dev/null)" != "$sdk_hash" ]; then
   say "building the Python SDK into .run/python-sdk"
   rm -rf "$sdk_site" "$sdk_dir/build"
-  "$sdk_venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation --target "$sdk_site" "$sdk_dir" \
+  "$sdk_venv/bin/pip" install --quiet --no-color --disable-pip-version-check --no-deps --no-build-isolation --target "$sdk_site" "$sdk_dir" \
     || die "pip could not build producer/python"
   echo "$sdk_hash" > "$sdk_site/.witnesslog-sdk"
 fi

@@ -208,7 +208,10 @@ async function start(): Promise<number> {
     throw err;
   }
   log('witnesslog is up:');
-  for (const s of services) log(`  ${s.name.padEnd(10)} ${s.address}   (log: ${relative(repoRoot, s.spec.logFile)})${s.note ? `\n             ${s.note}` : ''}`);
+  const width = Math.max(...services.map((s) => s.name.length));
+  for (const s of services) {
+    log(`  ${s.name.padEnd(width)} ${s.address}   (log: ${relative(repoRoot, s.spec.logFile)})${s.note ? `\n${' '.repeat(width + 11)}${s.note}` : ''}`);
+  }
   log(started.length === services.length ? 'Ctrl-C stops everything.' : 'Ctrl-C stops what this command started (the rest was already running).');
   // In the foreground until Ctrl-C, or until a service dies: the services are
   // detached processes, so this watch is also what keeps Node from exiting.
@@ -240,12 +243,15 @@ async function main(argv: string[]): Promise<number> {
     case 'down':
       await down([...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]);
       return 0;
-    case 'status':
-      for (const s of [...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]) {
+    case 'status': {
+      const services = [...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())];
+      const width = Math.max(...services.map((s) => s.name.length));
+      for (const s of services) {
         const state = s.running() ? ((await s.ready().catch(() => false)) ? 'ready' : 'starting/unhealthy') : 'stopped';
-        log(`${s.name.padEnd(10)} ${state.padEnd(18)} ${s.address}${s.note ? `   ${s.note}` : ''}`);
+        log(`${s.name.padEnd(width)} ${state.padEnd(18)} ${s.address}${s.note ? `   ${s.note}` : ''}`);
       }
       return 0;
+    }
     case 'clean':
       await down([...infrastructure(cfg, loadToolchain()), consumerService(cfg, loadToolchain())]);
       for (const d of ['kafka', 'qdrant', 'qdrant-server', 'prometheus', 'logs', ...(clusterMode() ? ['cluster'] : [])]) rmSync(join(cfg.runDir, d), { recursive: true, force: true });

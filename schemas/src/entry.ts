@@ -63,6 +63,14 @@ export interface WitnessEntry {
   /** 0..1 */
   quality_score: number;
   latency: LatencyBreakdown;
+  /**
+   * The documents retrieved into the context, as **lowercase UUIDs** (the Avro
+   * schema's `logicalType: uuid`), at most 256. Any other id is refused and the
+   * whole entry dropped as `invalid`: map your store's document ids to UUIDs
+   * first (e.g. a v5 UUID of the id, or the UUID your vector store keys them by).
+   * (A template-literal type would catch a plain string at compile time, but it
+   * also refuses every `string[]` built at run time, so the check is validateEntry's.)
+   */
   context_doc_ids: string[];
   /** Empty, or exactly `dim` values. */
   response_embedding: Embedding;

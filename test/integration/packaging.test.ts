@@ -1,15 +1,18 @@
-// The packages as a user gets them (issue 14, point 7): `npm pack` the four
-// packages, install the tarballs into scratch apps in a temporary folder outside the
-// workspace, and run each app against the real broker: CommonJS (with
-// --no-experimental-require-module), ESM, TypeScript type-checked with node16,
-// nodenext and bundler resolution, and an esbuild single-file bundle run from a
-// folder with no node_modules at all (so nothing is read from the packages' files).
-// The installed consumer service then carries every app's entries into Qdrant.
-// Also: the TypeScript snippets of producer/README.md type-check against the
-// installed package, so they cannot rot.
+// The packages as a user gets them (issue 14, point 7), by the commands of
+// producer/README.md › Installing: `npm run pack:sdk` packs @witnesslog/core,
+// schemas and producer, the README's `npm install` line installs them (and every
+// import of the README's example) into scratch apps in a temporary folder outside
+// the workspace; the consumer is packed and installed beside them. Each app runs
+// against the real broker: CommonJS (with --no-experimental-require-module), ESM,
+// TypeScript type-checked with node16, nodenext and bundler resolution, and an
+// esbuild single-file bundle run from a folder with no node_modules at all (so
+// nothing is read from the packages' files). The installed consumer service then
+// carries every app's entries into Qdrant. Also: the TypeScript snippets of
+// producer/README.md type-check against what the README's line installed, so they
+// cannot rot.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,6 +24,7 @@ import { freePort } from '../support/net.js';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '../..');
+const readme = join(repo, 'producer/README.md');
 const tsc = join(repo, 'node_modules/typescript/bin/tsc');
 const scratch = mkdtempSync(join(tmpdir(), 'witnesslog-packaging-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -54,18 +58,24 @@ async function npm(args: string[], cwd: string): Promise<string> {
 }
 
 test('packed, installed outside the workspace, and run as CJS, ESM, TypeScript and a bundle; entries reach Qdrant', { timeout: 900_000 }, async (t) => {
-  await run(process.execPath, ['--import', 'tsx', join(repo, 'scripts/build-packages.ts')], { cwd: repo });
-  const tarballs: string[] = [];
-  for (const pkg of ['core', 'schemas', 'producer', 'consumer']) {
-    const out = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], join(repo, pkg));
-    const [info] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
-    assert.ok(info!.files.some((f) => f.path === 'dist/index.js'), `${pkg}: dist in the tarball`);
-    assert.ok(!info!.files.some((f) => f.path.endsWith('.tsbuildinfo')), `${pkg}: no build info`);
-    tarballs.push(join(scratch, info!.filename));
-  }
+  // The README's first command, into a folder of the test's (the README's is dist-packages/).
+  const packs = join(scratch, 'packs');
+  await npm(['run', 'pack:sdk', '--', '--out', packs], repo);
+  const sdk = readdirSync(packs).filter((f) => f.endsWith('.tgz')).sort();
+  assert.deepEqual(sdk, ['witnesslog-core-0.1.0.tgz', 'witnesslog-producer-0.1.0.tgz', 'witnesslog-schemas-0.1.0.tgz'], 'pack:sdk packs core, schemas, producer');
+  for (const tarball of sdk) assertPackageFiles(tarball, (await run('tar', ['-tzf', join(packs, tarball)])).stdout.split('\n').map((f) => f.replace(/^package\//, '')));
+  const consumerOut = await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', scratch], join(repo, 'consumer'));
+  const [consumerInfo] = JSON.parse(consumerOut) as { filename: string; files: { path: string }[] }[];
+  assertPackageFiles(consumerInfo!.filename, consumerInfo!.files.map((f) => f.path));
 
+  // The README's install line, as written, with its placeholder path pointed at the packs.
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch-apps', private: true }));
-  await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, '@types/node@20'], scratch);
+  const install = readmeInstallLine();
+  await run('sh', ['-c', `${install.replaceAll('/path/to/witnesslog/dist-packages', packs)} --prefer-offline --no-audit --no-fund`], { cwd: scratch, maxBuffer: 16 * 1024 * 1024 });
+  // @types/node for the snippets' `process`, nothing else: what they import must come from the README's line.
+  await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '@types/node@20'], scratch);
+  await checkReadmeSnippets();
+  await npm(['install', '--prefer-offline', '--no-audit', '--no-fund', join(scratch, consumerInfo!.filename)], scratch);
 
   // CommonJS, without require(esm): the dual build's require branch.
   mkdirSync(join(scratch, 'cjs'));
@@ -102,20 +112,6 @@ test('packed, installed outside the workspace, and run as CJS, ESM, TypeScript a
       assert.fail(`tsc with ${moduleResolution} resolution: ${err.stdout}`);
     });
   }
-  // The README's TypeScript snippets, against the installed package (ESM, top-level await).
-  const snippets = [...readFileSync(join(repo, 'producer/README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
-  assert.ok(snippets.length >= 2, 'producer/README.md has TypeScript snippets');
-  mkdirSync(join(scratch, 'readme'));
-  writeFileSync(join(scratch, 'readme/package.json'), '{ "type": "module" }');
-  snippets.forEach((code, i) => writeFileSync(join(scratch, `readme/snippet-${i}.ts`), `${code}\nexport {};\n`));
-  writeFileSync(
-    join(scratch, 'readme/tsconfig.json'),
-    JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, types: ['node'] }, include: ['*.ts'] }),
-  );
-  await run(process.execPath, [tsc, '-p', join(scratch, 'readme')], { cwd: scratch }).catch((err: { stdout?: string }) => {
-    assert.fail(`producer/README.md snippets do not type-check: ${err.stdout}`);
-  });
-
   // The single-file bundle, moved where there is no node_modules.
   mkdirSync(join(scratch, 'bundle'));
   writeFileSync(join(scratch, 'bundle/app.mjs'), readFileSync(join(scratch, 'esm/app.mjs')));
@@ -190,4 +186,44 @@ async function storedIds(): Promise<Set<string>> {
   if (!res.ok) throw new Error(`scroll: ${res.status}`);
   const json = (await res.json()) as { result: { points: { id: string }[] } };
   return new Set(json.result.points.map((p) => String(p.id)));
+}
+
+function assertPackageFiles(pkg: string, files: string[]): void {
+  assert.ok(files.includes('dist/index.js'), `${pkg}: dist in the tarball`);
+  assert.ok(!files.some((f) => f.endsWith('.tsbuildinfo')), `${pkg}: no build info`);
+}
+
+/** The `npm install …dist-packages/*.tgz …` line of producer/README.md › Installing, comment stripped. */
+function readmeInstallLine(): string {
+  const section = readFileSync(readme, 'utf8').split('\n## Installing\n')[1]?.split('\n## ')[0] ?? '';
+  const lines = section.split('\n').map((l) => l.replace(/#.*/, '').trim());
+  assert.ok(lines.includes('npm run pack:sdk'), 'producer/README.md › Installing runs npm run pack:sdk');
+  const install = lines.find((l) => l.startsWith('npm install /path/to/witnesslog/dist-packages/*.tgz'));
+  assert.ok(install, 'producer/README.md › Installing has the tarball install line');
+  return install;
+}
+
+/**
+ * The README's TypeScript snippets, against what the README's install line put in
+ * scratch/node_modules (ESM, top-level await): every package they import is named
+ * on that line, and they type-check.
+ */
+async function checkReadmeSnippets(): Promise<void> {
+  const snippets = [...readFileSync(readme, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(snippets.length >= 2, 'producer/README.md has TypeScript snippets');
+  const named = readmeInstallLine().split(/\s+/).slice(2).map((word) => (word.includes('dist-packages/') ? '@witnesslog/*' : word));
+  for (const [, spec] of snippets.join('\n').matchAll(/^import .* from '([^']+)';$/gm)) {
+    const pkg = spec!.startsWith('@witnesslog/') ? '@witnesslog/*' : spec!;
+    if (!pkg.startsWith('node:')) assert.ok(named.includes(pkg), `producer/README.md imports ${spec}, which its install line does not install`);
+  }
+  mkdirSync(join(scratch, 'readme'));
+  writeFileSync(join(scratch, 'readme/package.json'), '{ "type": "module" }');
+  snippets.forEach((code, i) => writeFileSync(join(scratch, `readme/snippet-${i}.ts`), `${code}\nexport {};\n`));
+  writeFileSync(
+    join(scratch, 'readme/tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, types: ['node'] }, include: ['*.ts'] }),
+  );
+  await run(process.execPath, [tsc, '-p', join(scratch, 'readme')], { cwd: scratch }).catch((err: { stdout?: string }) => {
+    assert.fail(`producer/README.md snippets do not type-check: ${err.stdout}`);
+  });
 }

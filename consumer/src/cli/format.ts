@@ -1,6 +1,8 @@
 // What the `witness` command prints: aligned tables for people, JSON for
 // scripts. JSON carries the embeddings as plain arrays (JSON.stringify writes a
-// Float32Array as an object of indices).
+// Float32Array as an object of indices) and every number at full precision;
+// tables round them (latencies and scores are float32 or sums of them, so
+// `1052.6832745685242` says nothing `1052.7` does not).
 import type { WitnessRecord } from '../store/point.js';
 import type { SearchHit, WitnessStats } from '../query/query.js';
 
@@ -26,10 +28,22 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
     .concat('\n');
 }
 
+/** Milliseconds in a table: one decimal is below any latency worth reading. */
+export const ms = (value: number): number => round(value, 1);
+/** Scores, qualities, confidences (0..1): three decimals tell apart what ranks differently. */
+export const score = (value: number): number => round(value, 3);
+
+function round(value: number, decimals: number): number {
+  // Non-finite values (a corrupt payload) are shown as they are, not hidden as 0.
+  if (!Number.isFinite(value)) return value;
+  const rounded = Number(value.toFixed(decimals));
+  return Object.is(rounded, -0) ? 0 : rounded;
+}
+
 const ENTRY_COLUMNS = ['request_id', 'timestamp', 'session', 'model', 'outcome', 'quality', 'latency_ms'];
 
 function entryCells(e: WitnessRecord): Array<string | number> {
-  return [e.request_id, e.timestamp, e.session_id, e.model_used, e.error ? `error ${e.error.code}` : 'ok', e.quality_score, e.latency.total_ms];
+  return [e.request_id, e.timestamp, e.session_id, e.model_used, e.error ? `error ${e.error.code}` : 'ok', score(e.quality_score), ms(e.latency.total_ms)];
 }
 
 export function entriesTable(entries: WitnessRecord[]): string {
@@ -37,7 +51,7 @@ export function entriesTable(entries: WitnessRecord[]): string {
 }
 
 export function hitsTable(hits: SearchHit[]): string {
-  return table(['rank', 'score', ...ENTRY_COLUMNS], hits.map((h, i) => [i + 1, Number(h.score.toFixed(4)), ...entryCells(h.entry)]));
+  return table(['rank', 'score', ...ENTRY_COLUMNS], hits.map((h, i) => [i + 1, score(h.score), ...entryCells(h.entry)]));
 }
 
 /** One entry, field by field; embeddings summarised, not dumped. */
@@ -48,10 +62,10 @@ export function entryDetail(e: WitnessRecord): string {
     ['timestamp', e.timestamp],
     ['session_id', e.session_id],
     ['model_used', e.model_used],
-    ['routing', `${e.routing_decision.model} (confidence ${e.routing_decision.confidence}, context ${e.routing_decision.context_size})`],
+    ['routing', `${e.routing_decision.model} (confidence ${score(e.routing_decision.confidence)}, context ${e.routing_decision.context_size})`],
     ['outcome', e.error ? `error ${e.error.code}: ${e.error.message}` : 'ok'],
-    ['quality_score', String(e.quality_score)],
-    ['latency_ms', Object.entries(e.latency).map(([k, v]) => `${k.replace(/_ms$/, '')}=${v}`).join(' ')],
+    ['quality_score', String(score(e.quality_score))],
+    ['latency_ms', Object.entries(e.latency).map(([k, v]) => `${k.replace(/_ms$/, '')}=${ms(v)}`).join(' ')],
     ['tags', e.tags.join(', ') || '-'],
     ['context_docs', String(e.context_doc_ids.length)],
     ['query_embedding', dims(e.query_embedding)],
