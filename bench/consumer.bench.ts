@@ -8,7 +8,7 @@
 //
 //   node --conditions=witnesslog-src --import tsx bench/consumer.bench.ts
 //
-// KAFKA_BROKERS (default 127.0.0.1:9092), QDRANT_URL (default http://127.0.0.1:6333);
+// WITNESS_KAFKA_BROKERS (default 127.0.0.1:9092), WITNESS_QDRANT_URL (default http://127.0.0.1:6333);
 // WITNESS_BENCH_SCALE (default 1) multiplies the counts and time boxes.
 // Target (reported, not asserted): our code ≤ 40 µs CPU per entry.
 import { randomUUID } from 'node:crypto';
@@ -25,8 +25,8 @@ import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
 import { qdrantTargets } from './support/qdrant-engines.js';
 import { fmt, int, machine, measured, report, scale, scaled, type Measured } from './support/report.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const qdrantUrl = process.env.QDRANT_URL ?? 'http://127.0.0.1:6333';
+const brokers = (process.env.WITNESS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const qdrantUrl = process.env.WITNESS_QDRANT_URL ?? 'http://127.0.0.1:6333';
 const ENTRIES = scaled(6_000); // per run of our consumer
 const NAIVE_SECONDS = 6 * Math.min(scale, 5); // the naive consumer is time-boxed: it would take minutes
 const REPEATS = 3;
@@ -68,8 +68,8 @@ interface RunResult {
 async function runOurs(topic: string, url: string): Promise<RunResult> {
   const collection = unique('ours');
   const config = loadConfig({
-    KAFKA_BROKERS: brokers.join(','),
-    QDRANT_URL: url,
+    WITNESS_KAFKA_BROKERS: brokers.join(','),
+    WITNESS_QDRANT_URL: url,
     WITNESS_TOPIC: topic,
     WITNESS_DLQ_TOPIC: `${topic}.dlq`,
     WITNESS_GROUP_ID: unique('ours-group'),

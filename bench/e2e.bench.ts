@@ -12,7 +12,7 @@
 // 2,000/s, ending when the sink has parsed the acknowledged upsert that holds the
 // entry (what our side costs without any Qdrant storage).
 // Also the peak memory of the consumer process (VmHWM) and of this producer host.
-// KAFKA_BROKERS, QDRANT_URL as for the other benches; WITNESS_BENCH_SCALE scales the durations.
+// WITNESS_KAFKA_BROKERS, WITNESS_QDRANT_URL as for the other benches; WITNESS_BENCH_SCALE scales the durations.
 // Target (reported, not asserted): p99 ≤ 2 s at 2,000 entries/s.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,8 +28,8 @@ import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
 import { qdrantTargets, type QdrantTarget } from './support/qdrant-engines.js';
 import { fmt, int, machine, measured, mib, percentile, report, scaled, type Measured } from './support/report.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-const qdrantUrl = process.env.QDRANT_URL ?? 'http://127.0.0.1:6333';
+const brokers = (process.env.WITNESS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const qdrantUrl = process.env.WITNESS_QDRANT_URL ?? 'http://127.0.0.1:6333';
 const SECONDS = scaled(15);
 const WARMUP_SECONDS = 3;
 const WINDOWS = 3;
@@ -48,8 +48,8 @@ async function startConsumer(topic: string, url: string): Promise<{ child: Child
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
-      QDRANT_URL: url,
+      WITNESS_KAFKA_BROKERS: brokers.join(','),
+      WITNESS_QDRANT_URL: url,
       WITNESS_TOPIC: topic,
       WITNESS_DLQ_TOPIC: `${topic}.dlq`,
       WITNESS_GROUP_ID: `${topic}-group`,

@@ -4,7 +4,7 @@
 //
 //   node --conditions=witnesslog-src --import tsx bench/producer.bench.ts
 //
-// KAFKA_BROKERS (default 127.0.0.1:9092) is the broker; WITNESS_BENCH_SCALE (default 1)
+// WITNESS_KAFKA_BROKERS (default 127.0.0.1:9092) is the broker; WITNESS_BENCH_SCALE (default 1)
 // multiplies every count. Each figure is measured in REPEATS runs: median and spread. Targets (reported, not asserted): record() median ≤ 5 µs,
 // p99 ≤ 50 µs, ≥ 100× cheaper than the awaited send; ≥ 20,000 entries/s.
 import { randomUUID } from 'node:crypto';
@@ -21,7 +21,7 @@ import { freePort } from '../test/support/net.js';
 import { DIM, makeEntries } from './support/entries.js';
 import { fmt, int, machine, measured, mib, report, scale, scaled as n, summarise } from './support/report.js';
 
-const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+const brokers = (process.env.WITNESS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const REPEATS = 3;
 const SAMPLED_LABEL = 'sampleRate 0.1 + redact hook';
 

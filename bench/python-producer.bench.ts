@@ -19,7 +19,7 @@ interface Figures {
 
 const tools = loadToolchain() as Toolchain & { sdkPython: string; sdkPythonPath: string };
 const out = execFileSync(tools.sdkPython, [join(repoRoot, 'producer/python/bench/record_bench.py'), String(scale)], {
-  env: { ...process.env, PYTHONPATH: tools.sdkPythonPath, KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
+  env: { ...process.env, PYTHONPATH: tools.sdkPythonPath, WITNESS_KAFKA_BROKERS: process.env.WITNESS_KAFKA_BROKERS ?? '127.0.0.1:9092' },
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],
   timeout: 900_000,

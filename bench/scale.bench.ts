@@ -35,7 +35,7 @@ const PARTITIONS = 12;
 const tools = loadToolchain();
 const cc = clusterConfig(stackConfig());
 const env = clusterEnv(cc);
-const brokers = env.KAFKA_BROKERS!.split(',');
+const brokers = env.WITNESS_KAFKA_BROKERS!.split(',');
 const kafka = new kafkajs.Kafka({ brokers, clientId: 'scale-bench', logLevel: kafkajs.logLevel.NOTHING });
 const unique = (what: string) => `bench_scale_${what}_${randomUUID().slice(0, 8)}`;
 const dirs: string[] = [];
@@ -79,7 +79,7 @@ async function run(topic: string, instances: number, qdrantUrl: string, extraEnv
     const service = consumerService(stackConfig({ ...process.env, METRICS_PORT: String(port), WITNESSLOG_RUN_DIR: runDir }), tools, {
       ...env,
       ...extraEnv,
-      QDRANT_URL: qdrantUrl,
+      WITNESS_QDRANT_URL: qdrantUrl,
       WITNESS_TOPIC: topic,
       WITNESS_DLQ_TOPIC: `${topic}.dlq`,
       WITNESS_GROUP_ID: groupId,
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
   dirs.push(dir);
   const single = qdrantService(stackConfig({ ...process.env, QDRANT_PORT: String(await freePort()), QDRANT_GRPC_PORT: String(await freePort()), WITNESSLOG_RUN_DIR: dir }), tools, { QDRANT_LOCAL: '0' });
   await single.start();
-  const clusterUrl = env.QDRANT_URL!;
+  const clusterUrl = env.WITNESS_QDRANT_URL!;
   const noReplication = { WITNESS_SHARD_NUMBER: '', WITNESS_REPLICATION_FACTOR: '', WITNESS_WRITE_CONSISTENCY_FACTOR: '' };
   try {
     const REPEATS = 2;

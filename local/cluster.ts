@@ -98,8 +98,8 @@ export function clusterEnv(cc: ClusterConfig, env: NodeJS.ProcessEnv = process.e
     WITNESS_WRITE_CONSISTENCY_FACTOR: '1',
   };
   return {
-    KAFKA_BROKERS: clusterBrokers(cc).join(','),
-    QDRANT_URL: clusterQdrantUrls(cc)[0]!,
+    WITNESS_KAFKA_BROKERS: clusterBrokers(cc).join(','),
+    WITNESS_QDRANT_URL: clusterQdrantUrls(cc)[0]!,
     WITNESSLOG_CLUSTER_QDRANT_URLS: clusterQdrantUrls(cc).join(','),
     ...Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, env[k] ?? v])),
   };

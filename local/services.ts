@@ -369,8 +369,8 @@ function writePrometheusFiles(cfg: StackConfig): void {
 /** Environment that points a client (the consumer, a test) at this stack. */
 export function stackEnv(cfg: StackConfig, tools: Toolchain): Record<string, string> {
   return {
-    KAFKA_BROKERS: `127.0.0.1:${cfg.kafkaPort}`,
-    QDRANT_URL: `http://127.0.0.1:${cfg.qdrantPort}`,
+    WITNESS_KAFKA_BROKERS: `127.0.0.1:${cfg.kafkaPort}`,
+    WITNESS_QDRANT_URL: `http://127.0.0.1:${cfg.qdrantPort}`,
     PROMETHEUS_URL: `http://127.0.0.1:${cfg.prometheusPort}`,
     METRICS_PORT: String(cfg.metricsPort),
     WITNESSLOG_PYTHON: tools.python,

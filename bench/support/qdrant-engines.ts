@@ -1,4 +1,4 @@
-// The Qdrant engines a bench reports into: the one the stack runs (QDRANT_URL)
+// The Qdrant engines a bench reports into: the one the stack runs (WITNESS_QDRANT_URL)
 // and, where the real server binary is present, the other one too, started here
 // on a free port with a data folder of its own, so one run prints the real
 // server and the embedded engine (local/qdrant/, on Qdrant Edge) side by side.

@@ -2,8 +2,23 @@
 // validated against one table, then frozen. Every problem is reported at once,
 // each naming the variable, the value it had and what was expected, so a bad
 // deployment fails in its first second with a message an operator can act on.
-import { readFileSync } from 'node:fs';
-import { TOPIC_NAME_PATTERN, deepFreeze, saslMechanisms as SASL_MECHANISMS, type SaslMechanism, type SaslOptions } from '@witnesslog/core';
+//
+// The Kafka connection (WITNESS_KAFKA_*) is core's parser, the producer SDKs' too;
+// the names before it (KAFKA_*, QDRANT_*) still work, reported through `onDeprecated`.
+import {
+  InvalidOptionError,
+  TOPIC_NAME_RULE,
+  consumerLegacyKafkaNames,
+  deepFreeze,
+  envReader,
+  isTopicName,
+  kafkaConnectionFromEnv,
+  parseInteger,
+  type Deprecation,
+  type EnvReader,
+  type SaslMechanism,
+  type SaslOptions,
+} from '@witnesslog/core';
 import { ConfigError } from './errors.js';
 import { parseCollectionOptions, type CollectionOptions } from './store/collection-options.js';
 
@@ -11,16 +26,17 @@ import { parseCollectionOptions, type CollectionOptions } from './store/collecti
 export type { SaslMechanism, SaslOptions };
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
-/** TLS to the brokers: `ca` (PEM) when KAFKA_SSL_CA_FILE is set, the system's CAs otherwise. */
+/** TLS to the brokers: `ca` (PEM) from WITNESS_KAFKA_SSL_CA_FILE or _CA, the system's CAs otherwise. */
 export interface SslOptions {
   readonly ca?: string;
+  readonly rejectUnauthorized?: boolean;
 }
 
 export interface ConsumerConfig {
   readonly kafka: {
     readonly brokers: readonly string[];
     readonly clientId: string;
-    /** false, or TLS options (`ca` when KAFKA_SSL_CA_FILE is set). */
+    /** false, or TLS options (`ca` when a CA is set). */
     readonly ssl: false | SslOptions;
     readonly sasl?: SaslOptions;
   };
@@ -53,20 +69,22 @@ export interface ConsumerConfig {
 
 /** Every variable with its default, in the order the README documents them. */
 export const CONFIG_DEFAULTS = Object.freeze({
-  KAFKA_BROKERS: '127.0.0.1:9092',
-  KAFKA_CLIENT_ID: 'witness-consumer',
-  KAFKA_SSL: 'false',
-  KAFKA_SSL_CA_FILE: '',
-  KAFKA_SASL_MECHANISM: '',
-  KAFKA_SASL_USERNAME: '',
-  KAFKA_SASL_PASSWORD: '',
+  WITNESS_KAFKA_BROKERS: '127.0.0.1:9092',
+  WITNESS_KAFKA_CLIENT_ID: 'witness-consumer',
+  WITNESS_KAFKA_SSL: 'false',
+  WITNESS_KAFKA_SSL_CA_FILE: '',
+  WITNESS_KAFKA_SSL_CA: '',
+  WITNESS_KAFKA_SSL_REJECT_UNAUTHORIZED: 'true',
+  WITNESS_KAFKA_SASL_MECHANISM: '',
+  WITNESS_KAFKA_SASL_USERNAME: '',
+  WITNESS_KAFKA_SASL_PASSWORD: '',
   WITNESS_TOPIC: 'witness.entries',
   WITNESS_GROUP_ID: 'witness-consumer',
   WITNESS_DLQ_TOPIC: 'witness.entries.dlq',
   WITNESS_SESSION_TIMEOUT_MS: '30000',
-  QDRANT_URL: 'http://127.0.0.1:6333',
-  QDRANT_API_KEY: '',
-  QDRANT_TIMEOUT_MS: '30000',
+  WITNESS_QDRANT_URL: 'http://127.0.0.1:6333',
+  WITNESS_QDRANT_API_KEY: '',
+  WITNESS_QDRANT_TIMEOUT_MS: '30000',
   WITNESS_COLLECTION: 'witness_log',
   WITNESS_EMBEDDING_DIM: '768',
   WITNESS_BATCH_MAX_ENTRIES: '100',
@@ -83,86 +101,60 @@ export const CONFIG_DEFAULTS = Object.freeze({
 export type ConfigVariable = keyof typeof CONFIG_DEFAULTS;
 export type ConfigEnv = Partial<Record<string, string | undefined>>;
 
-const SECRET_VARIABLES: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'QDRANT_API_KEY']);
+/** The names before WITNESS_KAFKA_* and WITNESS_QDRANT_* (new -> old): still read, each reported once. */
+export const LEGACY_VARIABLES: Readonly<Record<string, string>> = Object.freeze({
+  ...consumerLegacyKafkaNames,
+  WITNESS_QDRANT_URL: 'QDRANT_URL',
+  WITNESS_QDRANT_API_KEY: 'QDRANT_API_KEY',
+  WITNESS_QDRANT_TIMEOUT_MS: 'QDRANT_TIMEOUT_MS',
+});
+
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['WITNESS_KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD', 'WITNESS_QDRANT_API_KEY', 'QDRANT_API_KEY']);
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-// Kafka's own rule for topic names.
-const TOPIC_NAME = TOPIC_NAME_PATTERN;
 
 /**
  * Reads and validates the configuration from `env` (process.env by default).
  * Empty strings count as unset. Throws a ConfigError listing every bad variable.
+ * Each old variable name read is passed to `onDeprecated` once, for the caller's log.
  */
-export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
+export function loadConfig(env: ConfigEnv = process.env, onDeprecated?: (d: Deprecation) => void): ConsumerConfig {
   const problems: string[] = [];
-  const raw = (name: ConfigVariable): string => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? CONFIG_DEFAULTS[name] : value.trim();
-  };
-  const bad = (name: ConfigVariable, expected: string) => {
-    const shown = SECRET_VARIABLES.has(name) ? '<redacted>' : JSON.stringify(env[name] ?? '');
+  const reader = envReader(env, LEGACY_VARIABLES);
+  const raw = (name: ConfigVariable): string => reader.get(name)?.value ?? CONFIG_DEFAULTS[name];
+  const report = (name: string, value: unknown, expected: string) => {
+    const shown = SECRET_VARIABLES.has(name) ? '<redacted>' : JSON.stringify(value ?? '');
     problems.push(`${name}=${shown}: expected ${expected}`);
   };
+  // Named as set: an old name's value is reported under the old name.
+  const bad = (name: ConfigVariable, expected: string) => {
+    const found = reader.get(name);
+    report(found?.name ?? name, found?.value, expected);
+  };
   const int = (name: ConfigVariable, min: number, max: number): number => {
-    const text = raw(name);
-    const n = Number(text);
-    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
-      bad(name, `an integer from ${min} to ${max}`);
+    try {
+      return parseInteger(reader.get(name) ?? { name, value: CONFIG_DEFAULTS[name] }, min, max);
+    } catch (err) {
+      if (!(err instanceof InvalidOptionError)) throw err;
+      bad(name, err.expected);
       return Number(CONFIG_DEFAULTS[name]);
     }
-    return n;
-  };
-  const bool = (name: ConfigVariable): boolean => {
-    const text = raw(name).toLowerCase();
-    if (['true', '1', 'yes'].includes(text)) return true;
-    if (['false', '0', 'no'].includes(text)) return false;
-    bad(name, 'true or false');
-    return false;
   };
   const topic = (name: ConfigVariable): string => {
     const text = raw(name);
-    if (!TOPIC_NAME.test(text) || text === '.' || text === '..') bad(name, 'a Kafka topic name (letters, digits, ".", "_", "-"; at most 249)');
+    if (!isTopicName(text)) bad(name, TOPIC_NAME_RULE);
     return text;
   };
 
-  const brokers = raw('KAFKA_BROKERS')
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
-  if (brokers.length === 0 || !brokers.every(isHostPort)) bad('KAFKA_BROKERS', 'a comma-separated list of host:port (e.g. 10.0.0.1:9092,10.0.0.2:9092)');
-
-  const sslEnabled = bool('KAFKA_SSL');
-  const caFile = raw('KAFKA_SSL_CA_FILE');
-  let ca: string | undefined;
-  if (caFile !== '') {
-    if (!sslEnabled) bad('KAFKA_SSL_CA_FILE', 'to be set only together with KAFKA_SSL=true');
-    try {
-      ca = readFileSync(caFile, 'utf8');
-    } catch (err) {
-      bad('KAFKA_SSL_CA_FILE', `a readable PEM file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-  }
-
-  let sasl: ConsumerConfig['kafka']['sasl'];
-  const mechanism = raw('KAFKA_SASL_MECHANISM').toLowerCase();
-  if (mechanism !== '') {
-    if (!SASL_MECHANISMS.includes(mechanism as SaslMechanism)) bad('KAFKA_SASL_MECHANISM', `one of ${SASL_MECHANISMS.join(', ')}`);
-    const username = raw('KAFKA_SASL_USERNAME');
-    const password = raw('KAFKA_SASL_PASSWORD');
-    if (username === '') bad('KAFKA_SASL_USERNAME', 'a user name when KAFKA_SASL_MECHANISM is set');
-    if (password === '') bad('KAFKA_SASL_PASSWORD', 'a password when KAFKA_SASL_MECHANISM is set');
-    sasl = { mechanism: mechanism as SaslMechanism, username, password };
-  } else if (raw('KAFKA_SASL_USERNAME') !== '' || raw('KAFKA_SASL_PASSWORD') !== '') {
-    bad('KAFKA_SASL_MECHANISM', `one of ${SASL_MECHANISMS.join(', ')} when KAFKA_SASL_USERNAME/PASSWORD are set`);
-  }
+  const kafka = kafkaFromEnv(reader, report);
 
   const witnessTopic = topic('WITNESS_TOPIC');
   const dlqTopic = topic('WITNESS_DLQ_TOPIC');
   if (dlqTopic === witnessTopic) bad('WITNESS_DLQ_TOPIC', 'a topic other than WITNESS_TOPIC (dead letters would be consumed again)');
   const groupId = raw('WITNESS_GROUP_ID');
 
-  const qdrantUrl = raw('QDRANT_URL');
-  if (!isHttpUrl(qdrantUrl)) bad('QDRANT_URL', 'an http:// or https:// URL (e.g. http://qdrant:6333)');
-  const apiKey = raw('QDRANT_API_KEY');
+  const qdrantUrl = raw('WITNESS_QDRANT_URL');
+  if (!isHttpUrl(qdrantUrl)) bad('WITNESS_QDRANT_URL', 'an http:// or https:// URL (e.g. http://qdrant:6333)');
+  const apiKey = raw('WITNESS_QDRANT_API_KEY');
   const collection = raw('WITNESS_COLLECTION');
   if (!/^[a-zA-Z0-9_.-]{1,255}$/.test(collection)) bad('WITNESS_COLLECTION', 'a collection name (letters, digits, "_", ".", "-"; at most 255)');
 
@@ -179,12 +171,7 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
   if (!LOG_LEVELS.includes(level as LogLevel)) bad('LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`);
 
   const config: ConsumerConfig = {
-    kafka: {
-      brokers,
-      clientId: raw('KAFKA_CLIENT_ID'),
-      ssl: sslEnabled ? (ca === undefined ? {} : { ca }) : false,
-      ...(sasl ? { sasl } : {}),
-    },
+    kafka,
     topic: witnessTopic,
     groupId,
     dlqTopic,
@@ -194,7 +181,7 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
       url: qdrantUrl.replace(/\/+$/, ''),
       ...(apiKey !== '' ? { apiKey } : {}),
       collection,
-      timeoutMs: int('QDRANT_TIMEOUT_MS', 100, 600_000),
+      timeoutMs: int('WITNESS_QDRANT_TIMEOUT_MS', 100, 600_000),
       collectionOptions: collectionOptions.options,
     },
     embeddingDim: int('WITNESS_EMBEDDING_DIM', 1, 65_536),
@@ -205,7 +192,27 @@ export function loadConfig(env: ConfigEnv = process.env): ConsumerConfig {
     logLevel: level as LogLevel,
   };
   if (problems.length > 0) throw new ConfigError(problems);
+  if (onDeprecated) for (const d of reader.deprecations) onDeprecated(d);
   return deepFreeze(config);
+}
+
+/** The Kafka connection through core's parser, with the consumer's defaults; a bad variable becomes a problem. */
+function kafkaFromEnv(reader: EnvReader, report: (name: string, value: unknown, expected: string) => void): ConsumerConfig['kafka'] {
+  const defaults = { brokers: [CONFIG_DEFAULTS.WITNESS_KAFKA_BROKERS], clientId: CONFIG_DEFAULTS.WITNESS_KAFKA_CLIENT_ID, ssl: false as const };
+  try {
+    const k = kafkaConnectionFromEnv(reader);
+    const tls = { ...(k.ca === undefined ? {} : { ca: k.ca }), ...(k.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: k.rejectUnauthorized }) };
+    return {
+      brokers: k.brokers ?? defaults.brokers,
+      clientId: k.clientId ?? defaults.clientId,
+      ssl: k.ssl === true ? tls : false,
+      ...(k.sasl ? { sasl: k.sasl } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof InvalidOptionError)) throw err;
+    report(err.option, err.value, err.expected);
+    return defaults;
+  }
 }
 
 /** What the witness CLI reads from the environment: Qdrant and the live collection and group (queries need no Kafka). */
@@ -214,19 +221,28 @@ export interface CliSettings {
   apiKey: string | undefined;
   collection: string;
   groupId: string;
+  /** Old variable names read (QDRANT_URL…), for the CLI to warn about once. */
+  deprecations: readonly Deprecation[];
 }
 
 /**
  * The CLI's variables, with the service's defaults. Checked by the CLI where a
  * flag may override them (--url, --collection); replay reads the rest through loadConfig.
+ * Without WITNESS_QDRANT_URL, QDRANT_PORT (how local/services.ts picks the local
+ * stack's Qdrant port) points it at that stack: http://127.0.0.1:$QDRANT_PORT.
+ * Throws InvalidOptionError for a QDRANT_PORT that is not a port.
  */
 export function loadCliSettings(env: ConfigEnv = process.env): CliSettings {
-  const value = (name: keyof typeof CONFIG_DEFAULTS) => env[name]?.trim() || CONFIG_DEFAULTS[name];
+  const reader = envReader(env, LEGACY_VARIABLES);
+  const value = (name: ConfigVariable) => reader.get(name)?.value ?? CONFIG_DEFAULTS[name];
+  const localPort = reader.get('QDRANT_PORT');
+  const localUrl = localPort === undefined ? undefined : `http://127.0.0.1:${parseInteger(localPort, 1, 65_535)}`;
   return {
-    qdrantUrl: value('QDRANT_URL'),
-    apiKey: env.QDRANT_API_KEY?.trim() || undefined,
+    qdrantUrl: reader.get('WITNESS_QDRANT_URL')?.value ?? localUrl ?? CONFIG_DEFAULTS.WITNESS_QDRANT_URL,
+    apiKey: reader.get('WITNESS_QDRANT_API_KEY')?.value,
     collection: value('WITNESS_COLLECTION'),
     groupId: value('WITNESS_GROUP_ID'),
+    deprecations: reader.deprecations,
   };
 }
 
@@ -236,21 +252,14 @@ export function redactConfig(config: ConsumerConfig): unknown {
     ...config,
     kafka: {
       ...config.kafka,
-      ssl: config.kafka.ssl === false ? false : { ca: config.kafka.ssl.ca === undefined ? undefined : '<pem>' },
+      ssl: config.kafka.ssl === false ? false : { ...config.kafka.ssl, ca: config.kafka.ssl.ca === undefined ? undefined : '<pem>' },
       sasl: config.kafka.sasl ? { ...config.kafka.sasl, password: '<redacted>' } : undefined,
     },
     qdrant: { ...config.qdrant, apiKey: config.qdrant.apiKey === undefined ? undefined : '<redacted>' },
   };
 }
 
-function isHostPort(text: string): boolean {
-  const match = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(text);
-  if (!match) return false;
-  const port = Number(match[2]);
-  return port >= 1 && port <= 65_535;
-}
-
-/** An http(s) URL with a host: what QDRANT_URL and the CLI's --url must be. */
+/** An http(s) URL with a host: what WITNESS_QDRANT_URL and the CLI's --url must be. */
 export function isHttpUrl(text: string): boolean {
   try {
     const url = new URL(text);

@@ -4,7 +4,7 @@
 // decided in exactly one place: where the error is classified. The base is the
 // one of every witnesslog package (WitnessError, from @witnesslog/schemas), so
 // `instanceof WitnessError` catches consumer errors too.
-import { WitnessError, describeValue, type WitnessErrorOptions } from '@witnesslog/core';
+import { WitnessError, describeValue, errorChain, type WitnessErrorOptions } from '@witnesslog/core';
 
 export type ConsumerErrorCode =
   | 'WITNESS_CONFIG_INVALID'
@@ -184,7 +184,7 @@ export function classifyQdrantError(err: unknown): QdrantError {
     if (REJECTED_STATUS.has(status)) return new QdrantRejectedError(`Qdrant rejected the request (${status}): ${detail}`, status, err);
     if (status === 429) return new QdrantUnavailableError('throttled', `Qdrant is throttling (429): ${detail}`, status, err);
     if (status === 401 || status === 403) {
-      return new QdrantUnavailableError('unauthorized', `Qdrant refused our credentials (${status}): check QDRANT_API_KEY`, status, err);
+      return new QdrantUnavailableError('unauthorized', `Qdrant refused our credentials (${status}): check WITNESS_QDRANT_API_KEY`, status, err);
     }
     if (status === 404) return new QdrantUnavailableError('collection_missing', `Qdrant: not found (404): ${detail}`, status, err);
     if (status >= 500) return new QdrantUnavailableError('server', `Qdrant server error (${status}): ${detail}`, status, err);
@@ -207,13 +207,8 @@ function describeQdrantData(data: unknown): string | undefined {
   }
 }
 
-// fetch hides the useful part (ECONNREFUSED 127.0.0.1:6333) in `cause`.
+// fetch hides the useful part (ECONNREFUSED 127.0.0.1:6333) in `cause` (errorChain walks it).
 function networkDetail(err: unknown): string | undefined {
-  let cur: unknown = err;
-  for (let depth = 0; depth < 4 && cur; depth += 1) {
-    const c = cur as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof c.code === 'string') return `${c.code}${typeof c.message === 'string' ? ` (${c.message})` : ''}`;
-    cur = c.cause;
-  }
-  return undefined;
+  const c = errorChain(err).find((e) => typeof (e as { code?: unknown }).code === 'string') as { code: string; message?: unknown } | undefined;
+  return c === undefined ? undefined : `${c.code}${typeof c.message === 'string' ? ` (${c.message})` : ''}`;
 }

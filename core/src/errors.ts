@@ -30,11 +30,14 @@ export class WitnessError<Code extends string = string> extends Error {
 export class InvalidOptionError extends WitnessError<'WITNESS_INVALID_OPTION'> {
   readonly option: string;
   readonly value: unknown;
+  /** What a good value looks like, for callers that report problems in their own form. */
+  readonly expected: string;
 
   constructor(option: string, value: unknown, expected: string) {
     super('WITNESS_INVALID_OPTION', `invalid option ${option} = ${describeValue(value)} (${expected})`);
     this.option = option;
     this.value = value;
+    this.expected = expected;
   }
 }
 

@@ -8,3 +8,11 @@ export const LOWERCASE_UUID_PATTERN = new RegExp(UUID_PATTERN.source);
 
 /** A Kafka topic name as the broker accepts it (legal characters, at most 249). */
 export const TOPIC_NAME_PATTERN = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** The topic rule in words, the same in every package's errors (Python's options.py included). */
+export const TOPIC_NAME_RULE = 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-], not "." or ".."';
+
+/** A name the broker takes as a topic: the pattern, and not "." or ".." (which Kafka refuses). */
+export function isTopicName(text: unknown): text is string {
+  return typeof text === 'string' && TOPIC_NAME_PATTERN.test(text) && text !== '.' && text !== '..';
+}

@@ -5,7 +5,7 @@
 // /metrics. A program, not part of the SDK: it lives beside src/, not in it,
 // and the package does not ship it.
 //
-// Environment (all optional): KAFKA_BROKERS (127.0.0.1:9092), WITNESS_TOPIC
+// Environment (all optional): WITNESS_KAFKA_BROKERS (127.0.0.1:9092), WITNESS_TOPIC
 // (witness.entries), WITNESS_EMBEDDING_DIM (768), DEMO_RATE entries/s (50),
 // DEMO_ERROR_RATE (0.05), DEMO_DURATION_S (0 = until SIGTERM), DEMO_METRICS_HOST
 // (127.0.0.1), DEMO_METRICS_PORT (9465; 0 = no metrics server).
@@ -47,7 +47,7 @@ export function demoLoadOptions(env: NodeJS.ProcessEnv = process.env): DemoLoadO
     return n;
   };
   return {
-    brokers: (env.KAFKA_BROKERS?.trim() || '127.0.0.1:9092').split(',').map((b) => b.trim()),
+    brokers: (env.WITNESS_KAFKA_BROKERS?.trim() || '127.0.0.1:9092').split(',').map((b) => b.trim()),
     topic: env.WITNESS_TOPIC?.trim() || 'witness.entries',
     dim: number('WITNESS_EMBEDDING_DIM', 768, 1, 65_536),
     rate: number('DEMO_RATE', 50, 0.1, 100_000),

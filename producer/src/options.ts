@@ -4,9 +4,10 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
-import { TOPIC_NAME_PATTERN, type ProducerSaslOptions } from '@witnesslog/core';
+import { BROKER_LIST_RULE, TOPIC_NAME_RULE, deprecationMessage, isBrokerAddress, isTopicName, type ProducerSaslOptions } from '@witnesslog/core';
 import { InvalidOptionError } from './errors.js';
-import { optionsFromEnv, type WitnessEnv } from './env.js';
+import { readEnv, type WitnessEnv } from './env.js';
+import { createLog } from './log.js';
 
 /** pino-compatible; the SDK logs through it only, and is silent without one. */
 export interface ProducerLogger {
@@ -27,7 +28,7 @@ export type ProducerCompression = 'none' | 'gzip';
 export type RedactHook = (entry: WitnessEntry) => WitnessEntryInput;
 
 export interface WitnessProducerOptions {
-  /** Seed brokers, `host:port`. Required, here or in WITNESS_BROKERS (comma-separated). */
+  /** Seed brokers, `host:port` (IPv6 in brackets). Required, here or in WITNESS_KAFKA_BROKERS (comma-separated). */
   brokers?: readonly string[];
   /** Default `witness.entries` (or WITNESS_TOPIC). */
   topic?: string;
@@ -85,7 +86,8 @@ export interface WitnessProducerOptions {
   fastCrc32c?: boolean;
   /**
    * Where WITNESS_* variables are read from, at creation; default process.env. Pass {} to
-   * ignore the environment. Explicit options always win over variables.
+   * ignore the environment. Explicit options always win over variables. An old variable
+   * name (WITNESS_BROKERS…) still works, with one warning through `logger`.
    */
   env?: WitnessEnv;
 }
@@ -152,7 +154,6 @@ const known = new Set<string>([
   ...Object.keys(producerDefaults),
 ]);
 
-const BROKER = /^[^\s:]+:\d{1,5}$/;
 const LOG_METHODS = ['debug', 'info', 'warn', 'error'] as const;
 
 export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
@@ -166,22 +167,21 @@ export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
     if (!known.has(key)) throw new InvalidOptionError(key, `(a ${typeof value})`, `a known option: ${[...known].join(', ')}`);
   }
   // The environment fills in what the options leave out; an explicit option wins.
-  const fromEnv = optionsFromEnv(given.env === undefined ? process.env : given.env);
+  const { options: fromEnv, deprecations } = readEnv(given.env === undefined ? process.env : given.env);
   const options: WitnessProducerOptions = { ...fromEnv };
   for (const [key, value] of Object.entries(given)) if (value !== undefined) (options as Record<string, unknown>)[key] = value;
 
   const { brokers } = options;
   if (!Array.isArray(brokers) || brokers.length === 0) {
-    throw new InvalidOptionError('brokers', brokers, 'a non-empty array of "host:port" strings (or WITNESS_BROKERS)');
+    throw new InvalidOptionError('brokers', brokers, 'a non-empty array of "host:port" strings (or WITNESS_KAFKA_BROKERS)');
   }
+  // The same rule as WITNESS_KAFKA_BROKERS (core's isBrokerAddress): [::1]:9092 is a broker.
   brokers.forEach((b: unknown, i) => {
-    if (typeof b !== 'string' || !BROKER.test(b)) throw new InvalidOptionError(`brokers[${i}]`, b, 'a "host:port" string');
+    if (!isBrokerAddress(b)) throw new InvalidOptionError(`brokers[${i}]`, b, `a "host:port" string (${BROKER_LIST_RULE})`);
   });
 
   const topic = options.topic ?? producerDefaults.topic;
-  if (typeof topic !== 'string' || !TOPIC_NAME_PATTERN.test(topic) || topic === '.' || topic === '..') {
-    throw new InvalidOptionError('topic', topic, 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-]');
-  }
+  if (!isTopicName(topic)) throw new InvalidOptionError('topic', topic, TOPIC_NAME_RULE);
   const clientId = options.clientId ?? producerDefaults.clientId;
   if (typeof clientId !== 'string' || clientId === '') throw new InvalidOptionError('clientId', clientId, 'a non-empty string');
 
@@ -225,6 +225,9 @@ export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
   if (resolved.retryMaxMs < resolved.retryInitialMs) {
     throw new InvalidOptionError('retryMaxMs', resolved.retryMaxMs, `at least retryInitialMs (${resolved.retryInitialMs})`);
   }
+  // Once per producer, at creation: the host sees which variables to rename.
+  const log = createLog(resolved.logger, { component: 'witness-producer' });
+  for (const d of deprecations) log.warn({ variable: d.old, replacement: d.replacement, ignored: d.ignored }, deprecationMessage(d));
   return Object.freeze(resolved);
 }
 

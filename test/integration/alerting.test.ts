@@ -115,7 +115,7 @@ describe('the page and the pipeline-down alert fire through a real Alertmanager 
     cwd: repoRoot,
     env: {
       ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
+      WITNESS_KAFKA_BROKERS: brokers.join(','),
       WITNESS_TOPIC: topic,
       WITNESS_EMBEDDING_DIM: '8',
       DEMO_RATE: '100',
@@ -160,7 +160,7 @@ describe('the page and the pipeline-down alert fire through a real Alertmanager 
     prometheus = prometheusService(cfg, tools);
     alertmanager = alertmanagerService(cfg, tools, { webhookUrl });
     consumer = consumerService(cfg, tools, {
-      QDRANT_URL: qdrantUrl,
+      WITNESS_QDRANT_URL: qdrantUrl,
       WITNESS_TOPIC: topic,
       WITNESS_DLQ_TOPIC: `${topic}.dlq`,
       WITNESS_GROUP_ID: `${topic}-group`,

@@ -102,8 +102,8 @@ describe('metrics used by dashboards, rules and alerts', () => {
     const cfg = stackConfig({ ...process.env, METRICS_PORT: String(await freePort()), PROMETHEUS_PORT: String(await freePort()), WITNESSLOG_RUN_DIR: runDir });
     const tools = loadToolchain();
     consumer = consumerService(cfg, tools, {
-      KAFKA_BROKERS: brokers.join(','),
-      QDRANT_URL: qdrantUrl,
+      WITNESS_KAFKA_BROKERS: brokers.join(','),
+      WITNESS_QDRANT_URL: qdrantUrl,
       WITNESS_TOPIC: topic,
       WITNESS_DLQ_TOPIC: `${topic}.dlq`,
       WITNESS_GROUP_ID: `${topic}-group`,

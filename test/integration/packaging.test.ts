@@ -149,8 +149,8 @@ test('packed, installed outside the workspace, and run as CJS, ESM, TypeScript a
     cwd: scratch,
     env: {
       ...process.env,
-      KAFKA_BROKERS: brokers.join(','),
-      QDRANT_URL: qdrantUrl,
+      WITNESS_KAFKA_BROKERS: brokers.join(','),
+      WITNESS_QDRANT_URL: qdrantUrl,
       WITNESS_TOPIC: topic,
       WITNESS_DLQ_TOPIC: `${topic}.dlq`,
       WITNESS_GROUP_ID: uniqueName('packaging'),

@@ -123,7 +123,7 @@ describe('WITNESS_RETENTION in the consumer service, against the running stack',
     await admin.disconnect();
     const cfg = stackConfig({ ...process.env, METRICS_PORT: String(await freePort()), WITNESSLOG_RUN_DIR: runDir });
     consumer = consumerService(cfg, loadToolchain(), {
-      QDRANT_URL: qdrantUrl,
+      WITNESS_QDRANT_URL: qdrantUrl,
       WITNESS_TOPIC: topic,
       WITNESS_DLQ_TOPIC: `${topic}.dlq`,
       WITNESS_GROUP_ID: `${topic}-group`,

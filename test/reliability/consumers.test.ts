@@ -38,7 +38,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
     const load = steadyLoad(ledger, [{ name: 'producer', producer }], scaled(60));
     const kills = scaled(5);
     for (let i = 0; i < kills; i++) {
-      const consumer = await pipeline.consumer(names, { QDRANT_URL: qdrant.url, WITNESS_BATCH_MAX_ENTRIES: '50', WITNESS_BATCH_MAX_WAIT_MS: '500' });
+      const consumer = await pipeline.consumer(names, { WITNESS_QDRANT_URL: qdrant.url, WITNESS_BATCH_MAX_ENTRIES: '50', WITNESS_BATCH_MAX_WAIT_MS: '500' });
       await consumer.start();
       // Mid-batch: this incarnation has written something and holds fetched entries it has not committed.
       await waitUntil(
@@ -57,7 +57,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
       t.diagnostic(`kill ${i + 1}: committed ${offsets}, points ${points.count} (written, not committed: ${points.count - offsets}, delivered again), recorded ${load.recorded}`);
       assert.ok(offsets <= points.count, `kill ${i + 1}: committed ${offsets} messages but only ${points.count} points are written`);
     }
-    const last = await pipeline.consumer(names, { QDRANT_URL: qdrant.url });
+    const last = await pipeline.consumer(names, { WITNESS_QDRANT_URL: qdrant.url });
     await last.start();
     await sleep(1_000);
     await load.stop();
@@ -74,7 +74,7 @@ describe('consumer service failures', { concurrency: true, timeout: suiteTimeout
     const qdrant = await pipeline.ownQdrant();
     const { producer, registry } = pipeline.producer(names);
     const load = steadyLoad(ledger, [{ name: 'producer', producer }], scaled(60));
-    const env = { QDRANT_URL: qdrant.url, WITNESS_BATCH_MAX_ENTRIES: '50' };
+    const env = { WITNESS_QDRANT_URL: qdrant.url, WITNESS_BATCH_MAX_ENTRIES: '50' };
     const wrote = async (c: OwnConsumer, what: string) =>
       waitUntil(`${what} to write`, async () => (await c.metric('witness_entries_upserted_total')) > 0, 90_000);
 

@@ -29,8 +29,8 @@ describe('Qdrant failures, poison, soak', { concurrency: true, timeout: suiteTim
     const qdrant = await pipeline.ownQdrant();
     const cap = 200;
     const consumer = await pipeline.consumer(names, {
-      QDRANT_URL: qdrant.url,
-      QDRANT_TIMEOUT_MS: '3000',
+      WITNESS_QDRANT_URL: qdrant.url,
+      WITNESS_QDRANT_TIMEOUT_MS: '3000',
       WITNESS_BATCH_MAX_ENTRIES: '50',
       WITNESS_MAX_BUFFERED_ENTRIES: String(cap),
     });
@@ -93,9 +93,9 @@ describe('Qdrant failures, poison, soak', { concurrency: true, timeout: suiteTim
     const proxy = await startSlowProxy({ host: target.hostname, port: Number(target.port) }, 0);
     t.after(() => proxy.close());
     const consumer = await pipeline.consumer(names, {
-      QDRANT_URL: proxy.url,
+      WITNESS_QDRANT_URL: proxy.url,
       // Well above the delay: slow is not down, and must not be treated as down.
-      QDRANT_TIMEOUT_MS: '5000',
+      WITNESS_QDRANT_TIMEOUT_MS: '5000',
       WITNESS_BATCH_MAX_ENTRIES: '25',
       WITNESS_MAX_BUFFERED_ENTRIES: '100',
     });

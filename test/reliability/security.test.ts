@@ -96,13 +96,13 @@ function capturingLogger() {
 
 function consumerEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    KAFKA_BROKERS: saslBroker,
-    KAFKA_SSL: 'true',
-    KAFKA_SSL_CA_FILE: caFile,
-    KAFKA_SASL_MECHANISM: 'scram-sha-256',
-    KAFKA_SASL_USERNAME: users.consumer.name,
-    KAFKA_SASL_PASSWORD: users.consumer.password,
-    QDRANT_API_KEY: qdrantApiKey,
+    WITNESS_KAFKA_BROKERS: saslBroker,
+    WITNESS_KAFKA_SSL: 'true',
+    WITNESS_KAFKA_SSL_CA_FILE: caFile,
+    WITNESS_KAFKA_SASL_MECHANISM: 'scram-sha-256',
+    WITNESS_KAFKA_SASL_USERNAME: users.consumer.name,
+    WITNESS_KAFKA_SASL_PASSWORD: users.consumer.password,
+    WITNESS_QDRANT_API_KEY: qdrantApiKey,
     LOG_LEVEL: 'debug',
     ...overrides,
   };
@@ -164,17 +164,17 @@ describe('security: SASL/SCRAM over TLS, Qdrant API key', { timeout: 240_000 }, 
     assertNoSecret('the producer metrics', metrics);
 
     // The consumer with a wrong Kafka password: it does not start, exits, and says why.
-    const badKafka = await pipeline.consumer(names, consumerEnv({ KAFKA_SASL_PASSWORD: wrongPassword }));
+    const badKafka = await pipeline.consumer(names, consumerEnv({ WITNESS_KAFKA_SASL_PASSWORD: wrongPassword }));
     await assert.rejects(badKafka.start(), /it exited/);
     t.diagnostic(`consumer with a wrong Kafka password: ${badKafka.log().split('\n').filter((l) => l.includes('could not start')).join(' ').slice(0, 300)}`);
     assert.match(badKafka.log(), /could not start.*(SASL|[Aa]uthentication)/);
     assertNoSecret('the log of the consumer with the wrong password', badKafka.log());
 
-    // The consumer with a wrong Qdrant key: never ready, and the log names QDRANT_API_KEY.
+    // The consumer with a wrong Qdrant key: never ready, and the log names WITNESS_QDRANT_API_KEY.
     // It keeps retrying by design (consumer/src/errors.ts: an operator fixes a key without a restart).
-    const badQdrant = await pipeline.consumer(names, consumerEnv({ QDRANT_API_KEY: wrongApiKey }));
+    const badQdrant = await pipeline.consumer(names, consumerEnv({ WITNESS_QDRANT_API_KEY: wrongApiKey }));
     void badQdrant.service.start().catch(() => {});
-    await waitUntil('the consumer to report the refused key', () => /Qdrant refused our credentials \(401\): check QDRANT_API_KEY/.test(badQdrant.log()), 60_000);
+    await waitUntil('the consumer to report the refused key', () => /Qdrant refused our credentials \(401\): check WITNESS_QDRANT_API_KEY/.test(badQdrant.log()), 60_000);
     assert.equal((await httpGet(`${badQdrant.url}/readyz`)).status, 503, 'not ready');
     const badMetrics = await badQdrant.metrics();
     await badQdrant.stop();

@@ -2,8 +2,8 @@
 // small helpers that give every test its own topic, group and collection names.
 import { randomBytes } from 'node:crypto';
 
-export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-export const qdrantUrl = process.env.QDRANT_URL ?? 'http://127.0.0.1:6333';
+export const brokers = (process.env.WITNESS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+export const qdrantUrl = process.env.WITNESS_QDRANT_URL ?? 'http://127.0.0.1:6333';
 export const prometheusUrl = process.env.PROMETHEUS_URL ?? 'http://127.0.0.1:9090';
 
 /** A name no other test (or earlier run) uses: `prefix-<random>`. */
@@ -36,8 +36,8 @@ export function consumerEnv(
   { brokers: kafka = brokers, qdrant = qdrantUrl }: { brokers?: readonly string[]; qdrant?: string } = {},
 ): Record<string, string> {
   return {
-    KAFKA_BROKERS: kafka.join(','),
-    QDRANT_URL: qdrant,
+    WITNESS_KAFKA_BROKERS: kafka.join(','),
+    WITNESS_QDRANT_URL: qdrant,
     WITNESS_TOPIC: names.topic,
     WITNESS_DLQ_TOPIC: names.dlqTopic,
     WITNESS_GROUP_ID: names.groupId,

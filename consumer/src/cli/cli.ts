@@ -13,6 +13,7 @@
 // Kafka unreachable; 4 an unexpected failure (a bug: the stack is printed).
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { InvalidOptionError, deprecationMessage, type Deprecation } from '@witnesslog/core';
 import {
   COMMANDS,
   COMMON,
@@ -51,8 +52,9 @@ filters (search, list, stats):
   --since <30m|1h|7d|RFC 3339>  --until <...>  --tag <t> (repeatable; any of, or all of with --all-tags)
   --min-quality <0..1>  --max-latency <ms>
 
-common: --url <qdrant url> (QDRANT_URL)  --collection <name> (WITNESS_COLLECTION)  --json  --help
-        QDRANT_API_KEY is read from the environment only, so it stays out of shell history.
+common: --url <qdrant url> (WITNESS_QDRANT_URL; else QDRANT_PORT, the local stack's: http://127.0.0.1:$QDRANT_PORT)
+        --collection <name> (WITNESS_COLLECTION)  --json  --help
+        WITNESS_QDRANT_API_KEY is read from the environment only, so it stays out of shell history.
 
 exit codes: 0 found, 1 nothing found, 2 bad usage, 3 backend unreachable, 4 unexpected failure
 `;
@@ -95,14 +97,28 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
     throw new UsageError(spec.positionals === 0 ? `unexpected argument "${rest[0]}"` : `"witness ${command}" takes exactly one request id`);
   }
 
-  const settings = loadCliSettings(env);
-  const url = values.url === undefined ? settings.qdrantUrl : values.url.trim() || CONFIG_DEFAULTS.QDRANT_URL;
-  if (!isHttpUrl(url)) throw new UsageError(`--url ${JSON.stringify(url)}: expected an http:// or https:// URL (or set QDRANT_URL)`);
+  let settings: CliSettings;
+  try {
+    settings = loadCliSettings(env);
+  } catch (err) {
+    if (err instanceof InvalidOptionError) throw new UsageError(`${err.option}=${JSON.stringify(err.value)}: expected ${err.expected}`);
+    throw err;
+  }
+  // One line per old variable name, on stderr so --json output stays clean.
+  const warned = new Set<string>();
+  const warn = (d: Deprecation) => {
+    if (warned.has(d.old)) return;
+    warned.add(d.old);
+    io.stderr(`witness: warning: ${deprecationMessage(d)}\n`);
+  };
+  settings.deprecations.forEach(warn);
+  const url = values.url === undefined ? settings.qdrantUrl : values.url.trim() || CONFIG_DEFAULTS.WITNESS_QDRANT_URL;
+  if (!isHttpUrl(url)) throw new UsageError(`--url ${JSON.stringify(url)}: expected an http:// or https:// URL (or set WITNESS_QDRANT_URL)`);
   target.url = url;
   const collection = values.collection === undefined ? settings.collection : values.collection.trim() || CONFIG_DEFAULTS.WITNESS_COLLECTION;
   const apiKey = settings.apiKey;
 
-  if (command === 'replay') return replay(values, env, { url, collection, settings }, io);
+  if (command === 'replay') return replay(values, env, { url, collection, settings, warn }, io);
 
   const q = createWitnessQuery({ url, collection, ...(apiKey ? { apiKey } : {}) });
   const out = (text: string, data: unknown) => io.stdout(values.json ? json(data) : text);
@@ -179,7 +195,7 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
 async function replay(
   values: Values,
   env: NodeJS.ProcessEnv,
-  { url, collection, settings }: { url: string; collection: string; settings: CliSettings },
+  { url, collection, settings, warn }: { url: string; collection: string; settings: CliSettings; warn: (d: Deprecation) => void },
   io: CliIo,
 ): Promise<number> {
   if (values['from-beginning'] !== true) throw new UsageError('replay needs --from-beginning (a replay always reads the whole topic)');
@@ -189,15 +205,18 @@ async function replay(
   const baseGroup = settings.groupId;
   let config;
   try {
-    config = loadConfig({
-      ...env,
-      QDRANT_URL: url,
-      WITNESS_COLLECTION: collection,
-      ...(values.topic !== undefined ? { WITNESS_TOPIC: values.topic } : {}),
-      // Never the live group: a group that has not committed starts at the beginning.
-      WITNESS_GROUP_ID: `${baseGroup}-replay-${collection}-${Date.now().toString(36)}`,
-      LOG_LEVEL: env.LOG_LEVEL || 'warn',
-    });
+    config = loadConfig(
+      {
+        ...env,
+        WITNESS_QDRANT_URL: url,
+        WITNESS_COLLECTION: collection,
+        ...(values.topic !== undefined ? { WITNESS_TOPIC: values.topic } : {}),
+        // Never the live group: a group that has not committed starts at the beginning.
+        WITNESS_GROUP_ID: `${baseGroup}-replay-${collection}-${Date.now().toString(36)}`,
+        LOG_LEVEL: env.LOG_LEVEL || 'warn',
+      },
+      warn,
+    );
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(err.message);
     throw err;
@@ -230,7 +249,7 @@ function report(err: unknown, io: CliIo, url: string | undefined): number {
     return EXIT.usage;
   }
   if (isUnreachable(err)) {
-    io.stderr(`witness: ${err.message}${url ? ` (Qdrant at ${url}: --url or QDRANT_URL)` : ''}\n`);
+    io.stderr(`witness: ${err.message}${url ? ` (Qdrant at ${url}: --url, WITNESS_QDRANT_URL or QDRANT_PORT)` : ''}\n`);
     return EXIT.unreachable;
   }
   if (isKafkaUnreachable(err)) {

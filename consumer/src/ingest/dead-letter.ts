@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { DeadLetterError } from '../errors.js';
 import type { OutgoingRecord, RecordHeaders, RecordProducer } from './kafka.js';
 import type { ConsumerMetrics } from './metrics.js';
-import type { Retry } from '@witnesslog/core';
+import { errorChain, type Retry } from '@witnesslog/core';
 
 /** Header names on every dead letter. */
 export const DLQ_HEADERS = Object.freeze({
@@ -140,15 +140,11 @@ export function chunkByBytes(records: readonly OutgoingRecord[], maxBytes: numbe
 
 // kafkajs's protocol errors carry a `type`; its retrier may wrap one (in `cause`,
 // `originalError` or an aggregate's `errors`) and keep only the message.
-function errorType(err: unknown, depth = 0): string {
-  if (err === null || typeof err !== 'object' || depth > 3) return 'UNKNOWN';
-  const e = err as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown; message?: unknown };
-  if (typeof e.type === 'string' && /^[A-Z_]{1,64}$/.test(e.type)) return e.type;
-  for (const inner of [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors.slice(0, 4) : [])]) {
-    const type = errorType(inner, depth + 1);
-    if (type !== 'UNKNOWN') return type;
-  }
-  if (typeof e.message === 'string' && /larger than the max message size/i.test(e.message)) return 'MESSAGE_TOO_LARGE';
+function errorType(err: unknown): string {
+  const chain = errorChain(err) as Array<{ type?: unknown; message?: unknown }>;
+  const typed = chain.find((e) => typeof e.type === 'string' && /^[A-Z_]{1,64}$/.test(e.type));
+  if (typed) return typed.type as string;
+  if (chain.some((e) => typeof e.message === 'string' && /larger than the max message size/i.test(e.message))) return 'MESSAGE_TOO_LARGE';
   return 'UNKNOWN';
 }
 

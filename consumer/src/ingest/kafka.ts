@@ -8,7 +8,7 @@
 // log lines routed into our pino logger (component "kafkajs") instead of its own
 // console output, at the level the service runs at, in the one shape the core's
 // clientLogSink gives them in both packages.
-import { clientLogSink } from '@witnesslog/core';
+import { clientLogSink, errorChain } from '@witnesslog/core';
 import kafkajs, { type KafkaConfig, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConsumerConfig, LogLevel } from '../config.js';
@@ -138,12 +138,11 @@ export function isRebalanceInProgress(err: unknown): boolean {
 
 /** Kafka could not be reached: kafkajs names its connection failures; retries exhausted wrap one of them. */
 export function isKafkaUnreachable(err: unknown): boolean {
-  for (let cur = err as { name?: unknown; cause?: unknown; originalError?: unknown } | undefined, depth = 0; cur && depth < 5; depth += 1) {
-    if (cur.name === 'KafkaJSConnectionError' || cur.name === 'KafkaJSBrokerNotFound') return true;
-    if (cur.name === 'KafkaJSNonRetriableError' && /connect/i.test(String((cur as Error).message))) return true;
-    cur = (cur.originalError ?? cur.cause) as typeof cur;
-  }
-  return false;
+  return errorChain(err).some((e) => {
+    const { name, message } = e as { name?: unknown; message?: unknown };
+    if (name === 'KafkaJSConnectionError' || name === 'KafkaJSBrokerNotFound') return true;
+    return name === 'KafkaJSNonRetriableError' && /connect/i.test(String(message));
+  });
 }
 
 export function createKafka(config: ConsumerConfig, logger: Logger): KafkaClients {
@@ -164,7 +163,10 @@ function createKafkajs(config: ConsumerConfig, logger: Logger): kafkajs.Kafka {
     logLevel: kafkaLogLevel(config.logLevel),
     logCreator: () => clientLogSink(log),
   };
-  if (ssl !== false) options.ssl = ssl.ca === undefined ? true : { ca: [ssl.ca] };
+  if (ssl !== false) {
+    const tls = { ...(ssl.ca === undefined ? {} : { ca: [ssl.ca] }), ...(ssl.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: ssl.rejectUnauthorized }) };
+    options.ssl = Object.keys(tls).length === 0 ? true : tls;
+  }
   if (sasl) options.sasl = { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
   return new Kafka(options);
 }

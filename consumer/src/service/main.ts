@@ -7,6 +7,7 @@
 // with entries left uncommitted; 2 bad configuration; 128+n a second signal n.
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { pino } from 'pino';
+import { deprecationMessage, type Deprecation } from '@witnesslog/core';
 import { Registry } from 'prom-client';
 import { loadConfig, type ConsumerConfig } from '../config.js';
 import { createWitnessConsumer } from '../ingest/consumer.js';
@@ -20,8 +21,10 @@ async function main(): Promise<number> {
   let config: ConsumerConfig;
   let retention: Retention | undefined;
   let retentionWindow: ReturnType<typeof retentionConfig>;
+  // Old variable names (KAFKA_*, QDRANT_*) read: logged once each when the logger exists.
+  const deprecations: Deprecation[] = [];
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, (d) => deprecations.push(d));
     retentionWindow = retentionConfig(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -35,6 +38,7 @@ async function main(): Promise<number> {
     // A safety net: configuration is logged through redactConfig already.
     redact: { paths: ['password', 'apiKey', '*.password', '*.apiKey', 'sasl.password', 'config.kafka.sasl.password', 'config.qdrant.apiKey'], censor: '<redacted>' },
   });
+  for (const d of deprecations) logger.warn({ variable: d.old, replacement: d.replacement, ignored: d.ignored }, deprecationMessage(d));
   const registry = new Registry();
   const consumer = createWitnessConsumer({ config, registry, logger, processMetrics: true });
 

@@ -36,7 +36,8 @@ interface Run {
   stderr: string;
 }
 
-function witness(args: string[], env: Record<string, string> = {}): Promise<Run> {
+// An undefined value removes the variable from the child's environment.
+function witness(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -44,9 +45,9 @@ function witness(args: string[], env: Record<string, string> = {}): Promise<Run>
       {
         env: {
           ...process.env,
-          QDRANT_URL: qdrantUrl,
+          WITNESS_QDRANT_URL: qdrantUrl,
           WITNESS_COLLECTION: log.names.collection,
-          KAFKA_BROKERS: brokers.join(','),
+          WITNESS_KAFKA_BROKERS: brokers.join(','),
           WITNESS_TOPIC: log.names.topic,
           WITNESS_DLQ_TOPIC: log.names.dlqTopic,
           WITNESS_GROUP_ID: log.names.groupId,
@@ -167,10 +168,28 @@ describe('usage and backend errors', () => {
     }
   });
 
+  test("without WITNESS_QDRANT_URL it finds the local stack's Qdrant by QDRANT_PORT, as the stack does", async () => {
+    const unset = { WITNESS_QDRANT_URL: undefined, QDRANT_URL: undefined };
+    const run = await witness(['stats', '--json'], { ...unset, QDRANT_PORT: new URL(qdrantUrl).port });
+    assert.equal(parsed<{ total: number }>(run).total, entries.length);
+    assert.equal(run.stderr, '');
+    // And it is QDRANT_PORT that decides, whatever port the stack is on: nothing listens on this one.
+    const free = await freePort();
+    const missed = await witness(['stats'], { ...unset, QDRANT_PORT: String(free) });
+    assert.equal(missed.code, 3, missed.stderr);
+    assert.ok(missed.stderr.includes(`http://127.0.0.1:${free}`), missed.stderr);
+  });
+
+  test('the old QDRANT_URL still works, with one warning naming WITNESS_QDRANT_URL', async () => {
+    const run = await witness(['stats', '--json'], { WITNESS_QDRANT_URL: undefined, QDRANT_URL: qdrantUrl, QDRANT_PORT: undefined });
+    assert.equal(parsed<{ total: number }>(run).total, entries.length);
+    assert.equal(run.stderr, 'witness: warning: QDRANT_URL is deprecated: rename it to WITNESS_QDRANT_URL\n');
+  });
+
   test('an unreachable Qdrant exits 3', async () => {
     const port = await freePort();
     for (const args of [['stats'], ['list'], ['get', entries[0]!.request_id]]) {
-      const run = await witness(args, { QDRANT_URL: `http://127.0.0.1:${port}` });
+      const run = await witness(args, { WITNESS_QDRANT_URL: `http://127.0.0.1:${port}` });
       assert.equal(run.code, 3, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, /Qdrant unreachable/);
     }

@@ -147,8 +147,8 @@ describe('Qdrant outage', () => {
 
     const names = await setUp('outage');
     const config = testConfig(names, {
-      QDRANT_URL: ownQdrant.address,
-      QDRANT_TIMEOUT_MS: '2000',
+      WITNESS_QDRANT_URL: ownQdrant.address,
+      WITNESS_QDRANT_TIMEOUT_MS: '2000',
       WITNESS_BATCH_MAX_ENTRIES: '20',
       WITNESS_BATCH_MAX_WAIT_MS: '50',
       WITNESS_MAX_BUFFERED_ENTRIES: '60',

@@ -158,7 +158,7 @@ describe('poison', () => {
     }
     await produce(names.topic, messages);
 
-    const run = await runConsumer(testConfig(names, { QDRANT_URL: proxy.url, WITNESS_BATCH_MAX_ENTRIES: '100' }), 'poison');
+    const run = await runConsumer(testConfig(names, { WITNESS_QDRANT_URL: proxy.url, WITNESS_BATCH_MAX_ENTRIES: '100' }), 'poison');
     cleanups.push(run.close);
     await waitFor('all 16 messages committed', async () => (await committedOffsets(names.groupId, names.topic)) === 16);
 

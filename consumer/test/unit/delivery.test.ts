@@ -17,8 +17,8 @@ const DIM = 8;
 
 function setup(env: Record<string, string> = {}) {
   const config = loadConfig({
-    KAFKA_BROKERS: '127.0.0.1:1',
-    QDRANT_URL: 'http://127.0.0.1:1',
+    WITNESS_KAFKA_BROKERS: '127.0.0.1:1',
+    WITNESS_QDRANT_URL: 'http://127.0.0.1:1',
     WITNESS_TOPIC: TOPIC,
     WITNESS_DLQ_TOPIC: `${TOPIC}.dlq`,
     WITNESS_EMBEDDING_DIM: String(DIM),

@@ -2,7 +2,7 @@
 // configuration validation, the retry policy, error classification, the batcher.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { backoffDelay, createRetry } from '@witnesslog/core';
+import { backoffDelay, createRetry, type Deprecation } from '@witnesslog/core';
 import {
   CONFIG_DEFAULTS,
   ConfigError,
@@ -18,6 +18,7 @@ import {
 import { Batcher } from '../../src/ingest/batcher.js';
 import { vectorDifferences } from '../../src/store/collection.js';
 import { classifyQdrantError } from '../../src/errors.js';
+import { loadCliSettings } from '../../src/config.js';
 import { Registry } from 'prom-client';
 import { assertVectorClose, codec, testEntry } from '../../../test/support/entries.js';
 
@@ -96,13 +97,13 @@ describe('loadConfig', () => {
     assert.equal(config.metrics.port, 9464);
     assert.equal(config.metrics.host, '127.0.0.1');
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.batch));
-    assert.equal(Object.keys(CONFIG_DEFAULTS).length, 25);
+    assert.equal(Object.keys(CONFIG_DEFAULTS).length, 27);
   });
 
   test('names every bad variable, its value and what was expected', () => {
     const err = (() => {
       try {
-        loadConfig({ WITNESS_EMBEDDING_DIM: 'abc', KAFKA_BROKERS: 'localhost', QDRANT_URL: 'qdrant:6333', LOG_LEVEL: 'loud', WITNESS_DLQ_TOPIC: 'witness.entries' });
+        loadConfig({ WITNESS_EMBEDDING_DIM: 'abc', WITNESS_KAFKA_BROKERS: 'localhost', WITNESS_QDRANT_URL: 'qdrant:6333', LOG_LEVEL: 'loud', WITNESS_DLQ_TOPIC: 'witness.entries' });
       } catch (e) {
         return e;
       }
@@ -111,24 +112,60 @@ describe('loadConfig', () => {
     assert.ok(err instanceof ConfigError);
     assert.equal(err.code, 'WITNESS_CONFIG_INVALID');
     assert.match(err.message, /WITNESS_EMBEDDING_DIM="abc": expected an integer from 1 to 65536/);
-    assert.match(err.message, /KAFKA_BROKERS="localhost": expected a comma-separated list of host:port/);
-    assert.match(err.message, /QDRANT_URL="qdrant:6333": expected an http:\/\/ or https:\/\/ URL/);
+    assert.match(err.message, /WITNESS_KAFKA_BROKERS="localhost": expected a comma-separated list of host:port/);
+    assert.match(err.message, /WITNESS_QDRANT_URL="qdrant:6333": expected an http:\/\/ or https:\/\/ URL/);
     assert.match(err.message, /LOG_LEVEL="loud": expected one of fatal, error/);
     assert.match(err.message, /WITNESS_DLQ_TOPIC="witness.entries": expected a topic other than WITNESS_TOPIC/);
     assert.equal(err.problems.length, 5);
   });
 
   test('SASL needs user and password; the password never shows in a message', () => {
-    assert.throws(() => loadConfig({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_PASSWORD: 'hunter2' }), (e: Error) => {
-      assert.match(e.message, /KAFKA_SASL_USERNAME/);
+    assert.throws(() => loadConfig({ WITNESS_KAFKA_SASL_MECHANISM: 'scram-sha-512', WITNESS_KAFKA_SASL_PASSWORD: 'hunter2' }), (e: Error) => {
+      assert.match(e.message, /WITNESS_KAFKA_SASL_USERNAME/);
       assert.doesNotMatch(e.message, /hunter2/);
       return true;
     });
-    assert.throws(() => loadConfig({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' }), /KAFKA_SASL_MECHANISM="gssapi"/);
-    const ok = loadConfig({ KAFKA_SASL_MECHANISM: 'PLAIN', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p', KAFKA_SSL: 'true' });
+    assert.throws(
+      () => loadConfig({ WITNESS_KAFKA_SASL_MECHANISM: 'gssapi', WITNESS_KAFKA_SASL_USERNAME: 'u', WITNESS_KAFKA_SASL_PASSWORD: 'p' }),
+      /WITNESS_KAFKA_SASL_MECHANISM="gssapi"/,
+    );
+    const ok = loadConfig({ WITNESS_KAFKA_SASL_MECHANISM: 'PLAIN', WITNESS_KAFKA_SASL_USERNAME: 'u', WITNESS_KAFKA_SASL_PASSWORD: 'p', WITNESS_KAFKA_SSL: 'true' });
     assert.deepEqual(ok.kafka.sasl, { mechanism: 'plain', username: 'u', password: 'p' });
     assert.deepEqual(ok.kafka.ssl, {});
-    assert.throws(() => loadConfig({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }), /KAFKA_SSL_CA_FILE="\/nonexistent\/ca.pem": expected a readable PEM file \(ENOENT\)/);
+    assert.throws(
+      () => loadConfig({ WITNESS_KAFKA_SSL: 'true', WITNESS_KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' }),
+      /WITNESS_KAFKA_SSL_CA_FILE="\/nonexistent\/ca.pem": expected a readable PEM file \(ENOENT\)/,
+    );
+  });
+
+  test('the booleans, IPv6 brokers and certificate checks of the shared parser', () => {
+    assert.throws(() => loadConfig({ WITNESS_KAFKA_SSL: 'yes' }), /WITNESS_KAFKA_SSL="yes": expected true, false, 1 or 0/);
+    const c = loadConfig({ WITNESS_KAFKA_BROKERS: '[::1]:9092,kafka:9093', WITNESS_KAFKA_SSL_REJECT_UNAUTHORIZED: 'FALSE' });
+    assert.deepEqual(c.kafka.brokers, ['[::1]:9092', 'kafka:9093']);
+    assert.deepEqual(c.kafka.ssl, { rejectUnauthorized: false });
+  });
+
+  test('an old name still works, reported once naming its replacement; with both set the new one wins', () => {
+    const seen: Deprecation[] = [];
+    const config = loadConfig({ KAFKA_BROKERS: 'old:9092', QDRANT_URL: 'http://old:6333', WITNESS_QDRANT_URL: 'http://new:6333' }, (d) => seen.push(d));
+    assert.deepEqual(config.kafka.brokers, ['old:9092']);
+    assert.equal(config.qdrant.url, 'http://new:6333');
+    assert.deepEqual(seen, [
+      { old: 'KAFKA_BROKERS', replacement: 'WITNESS_KAFKA_BROKERS', ignored: false },
+      { old: 'QDRANT_URL', replacement: 'WITNESS_QDRANT_URL', ignored: true },
+    ]);
+    assert.throws(() => loadConfig({ KAFKA_SSL: 'maybe' }), /KAFKA_SSL="maybe"/);
+  });
+
+  test("the CLI finds the local stack's Qdrant by QDRANT_PORT, unless WITNESS_QDRANT_URL (or the old QDRANT_URL) is set", () => {
+    assert.equal(loadCliSettings({}).qdrantUrl, 'http://127.0.0.1:6333');
+    assert.equal(loadCliSettings({ QDRANT_PORT: '16333' }).qdrantUrl, 'http://127.0.0.1:16333');
+    assert.equal(loadCliSettings({ QDRANT_PORT: '16333', WITNESS_QDRANT_URL: 'http://q:6333' }).qdrantUrl, 'http://q:6333');
+    const old = loadCliSettings({ QDRANT_PORT: '16333', QDRANT_URL: 'http://old:6333', QDRANT_API_KEY: 'k' });
+    assert.equal(old.qdrantUrl, 'http://old:6333');
+    assert.equal(old.apiKey, 'k');
+    assert.deepEqual(old.deprecations.map((d) => d.old), ['QDRANT_URL', 'QDRANT_API_KEY']);
+    assert.throws(() => loadCliSettings({ QDRANT_PORT: '70000' }), { option: 'QDRANT_PORT' });
   });
 
   test('the buffer cap must hold at least one batch', () => {

@@ -3,7 +3,7 @@
 Same process, same broker, same entries (768-dim numpy embeddings). Prints one JSON
 object with the samples' summaries; bench/python-producer.bench.ts turns it into rows.
 
-    KAFKA_BROKERS=127.0.0.1:9092 python record_bench.py [scale]
+    WITNESS_KAFKA_BROKERS=127.0.0.1:9092 python record_bench.py [scale]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from witnesslog import WitnessProducer, create_witness_entry, with_latency, with_quality
 
-BROKERS = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092")
+BROKERS = os.environ.get("WITNESS_KAFKA_BROKERS", "127.0.0.1:9092")
 SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
 REPEATS = 3
 

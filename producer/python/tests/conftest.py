@@ -12,8 +12,8 @@ import pytest
 from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-BROKERS = os.environ.get("KAFKA_BROKERS", "127.0.0.1:9092")
-QDRANT_URL = os.environ.get("QDRANT_URL", "http://127.0.0.1:6333")
+BROKERS = os.environ.get("WITNESS_KAFKA_BROKERS", "127.0.0.1:9092")
+QDRANT_URL = os.environ.get("WITNESS_QDRANT_URL", "http://127.0.0.1:6333")
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "schemas" / "test" / "fixtures"
 

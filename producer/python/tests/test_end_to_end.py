@@ -41,10 +41,10 @@ def consumer(admin, tmp_path):
     for topic in (names["WITNESS_TOPIC"], names["WITNESS_DLQ_TOPIC"]):
         admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])[topic].result(30)
     port = free_port()
-    env = {**os.environ, **names, "KAFKA_BROKERS": BROKERS, "QDRANT_URL": QDRANT_URL, "WITNESS_EMBEDDING_DIM": str(DIM),
+    env = {**os.environ, **names, "WITNESS_KAFKA_BROKERS": BROKERS, "WITNESS_QDRANT_URL": QDRANT_URL, "WITNESS_EMBEDDING_DIM": str(DIM),
            "METRICS_PORT": str(port), "LOG_LEVEL": "warn", "WITNESS_BATCH_MAX_WAIT_MS": "200"}
     log = open(tmp_path / "consumer.log", "wb")
-    process = subprocess.Popen([*NODE, str(REPO / "consumer" / "src" / "main.ts")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([*NODE, str(REPO / "consumer" / "src" / "service" / "main.ts")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
         while not http_ok(f"http://127.0.0.1:{port}/readyz"):

@@ -13,7 +13,7 @@ def test_the_fastapi_example_runs_as_written(topic, tmp_path, monkeypatch):
     readme = (REPO / "producer" / "python" / "README.md").read_text(encoding="utf-8")
     source = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
     (tmp_path / "app.py").write_text(source, encoding="utf-8")
-    monkeypatch.setenv("KAFKA_BROKERS", BROKERS)
+    monkeypatch.setenv("WITNESS_KAFKA_BROKERS", BROKERS)
     monkeypatch.setenv("WITNESS_TOPIC", topic)
     spec = importlib.util.spec_from_file_location("readme_app", tmp_path / "app.py")
     module = importlib.util.module_from_spec(spec)

@@ -19,7 +19,7 @@ test('the demo load records at its rate, exposes its metrics, and delivers every
   const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--conditions=witnesslog-src', '--import', 'tsx', join(repoRoot, 'producer/demo/demo-load.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), WITNESS_TOPIC: topic, DEMO_RATE: '200', DEMO_ERROR_RATE: '0.2', DEMO_DURATION_S: '4', DEMO_METRICS_PORT: String(metricsPort) },
+    env: { ...process.env, WITNESS_KAFKA_BROKERS: brokers.join(','), WITNESS_TOPIC: topic, DEMO_RATE: '200', DEMO_ERROR_RATE: '0.2', DEMO_DURATION_S: '4', DEMO_METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

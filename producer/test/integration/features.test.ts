@@ -56,26 +56,46 @@ test('the redact hook changes what is sent; a hook that throws drops the entry, 
 
 test('WITNESS_* variables configure the producer; explicit options win; a bad one is named', async () => {
   const port = await freePort();
-  const fromEnv = createWitnessProducer({ env: { WITNESS_BROKERS: `127.0.0.1:${port}`, WITNESS_TOPIC: 'from-env', WITNESS_SAMPLE_RATE: '0.5' } });
+  const fromEnv = createWitnessProducer({ env: { WITNESS_KAFKA_BROKERS: `127.0.0.1:${port}`, WITNESS_TOPIC: 'from-env', WITNESS_SAMPLE_RATE: '0.5' } });
   assert.equal(fromEnv.stats().sample_rate, 0.5);
   await fromEnv.close();
-  const explicit = createWitnessProducer({ sampleRate: 1, env: { WITNESS_BROKERS: `127.0.0.1:${port}`, WITNESS_SAMPLE_RATE: '0.5' } });
+  const explicit = createWitnessProducer({ sampleRate: 1, env: { WITNESS_KAFKA_BROKERS: `127.0.0.1:${port}`, WITNESS_SAMPLE_RATE: '0.5' } });
   assert.equal(explicit.stats().sample_rate, 1);
   await explicit.close();
   const named = (variable: string, env: Record<string, string>) =>
-    assert.throws(() => createWitnessProducer({ env: { WITNESS_BROKERS: `127.0.0.1:${port}`, ...env } }), (err: unknown) => {
+    assert.throws(() => createWitnessProducer({ env: { WITNESS_KAFKA_BROKERS: `127.0.0.1:${port}`, ...env } }), (err: unknown) => {
       assert.ok(err instanceof InvalidOptionError);
       assert.equal(err.option, variable);
       assert.ok(!err.message.includes('hunter2'), 'the password is never echoed');
       return true;
     });
   named('WITNESS_SAMPLE_RATE', { WITNESS_SAMPLE_RATE: '2' });
-  named('WITNESS_SSL', { WITNESS_SSL: 'maybe' });
-  named('WITNESS_SASL_MECHANISM', { WITNESS_SASL_MECHANISM: 'rot13', WITNESS_SASL_USERNAME: 'u', WITNESS_SASL_PASSWORD: 'hunter2' });
-  named('WITNESS_SASL_PASSWORD', { WITNESS_SASL_MECHANISM: 'plain', WITNESS_SASL_USERNAME: 'u' });
-  named('WITNESS_SASL_MECHANISM', { WITNESS_SASL_PASSWORD: 'hunter2' });
-  assert.throws(() => createWitnessProducer({ env: { WITNESS_BROKERS: 'nohost' } }), { option: 'brokers[0]' });
+  named('WITNESS_KAFKA_SSL', { WITNESS_KAFKA_SSL: 'maybe' });
+  named('WITNESS_KAFKA_SASL_MECHANISM', { WITNESS_KAFKA_SASL_MECHANISM: 'rot13', WITNESS_KAFKA_SASL_USERNAME: 'u', WITNESS_KAFKA_SASL_PASSWORD: 'hunter2' });
+  named('WITNESS_KAFKA_SASL_PASSWORD', { WITNESS_KAFKA_SASL_MECHANISM: 'plain', WITNESS_KAFKA_SASL_USERNAME: 'u' });
+  named('WITNESS_KAFKA_SASL_MECHANISM', { WITNESS_KAFKA_SASL_PASSWORD: 'hunter2' });
+  named('WITNESS_KAFKA_BROKERS', { WITNESS_KAFKA_BROKERS: 'nohost' });
   assert.throws(() => createWitnessProducer({ env: {} }), { option: 'brokers' });
+});
+
+test('an old variable name still works, with one warning naming its replacement; with both set the new one wins', async () => {
+  const port = await freePort();
+  const warnings: Array<[Record<string, unknown>, string]> = [];
+  const logger = { debug() {}, info() {}, error() {}, warn: (obj: object, msg?: string) => warnings.push([obj as Record<string, unknown>, msg ?? '']) };
+  const producer = createWitnessProducer({
+    logger,
+    env: { WITNESS_BROKERS: `[::1]:${port}`, WITNESS_SAMPLE_RATE: '0.5', WITNESS_SSL: 'true', WITNESS_KAFKA_SSL: 'false' },
+  });
+  assert.equal(producer.stats().sample_rate, 0.5);
+  await producer.close();
+  const deprecations = warnings.filter(([obj]) => obj.variable !== undefined);
+  assert.deepEqual(
+    deprecations.map(([obj, msg]) => [obj.variable, obj.replacement, msg]),
+    [
+      ['WITNESS_BROKERS', 'WITNESS_KAFKA_BROKERS', 'WITNESS_BROKERS is deprecated: rename it to WITNESS_KAFKA_BROKERS'],
+      ['WITNESS_SSL', 'WITNESS_KAFKA_SSL', 'WITNESS_SSL is deprecated and ignored: WITNESS_KAFKA_SSL is also set and wins; remove WITNESS_SSL'],
+    ],
+  );
 });
 
 test("kafkajs's own log lines carry no second `level` key", async (t) => {

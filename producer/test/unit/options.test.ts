@@ -39,10 +39,17 @@ test('creating and closing a producer that recorded nothing makes no Kafka produ
   assert.equal(kafka.connectAttempts, 0);
 });
 
+test('an IPv6 broker in brackets is a broker, as in WITNESS_KAFKA_BROKERS and the consumer', async () => {
+  const producer = createWitnessProducer({ brokers: ['[::1]:9092', 'kafka-1:9092'], env: {} });
+  await producer.close();
+});
+
 const bad: [string, Partial<Record<keyof WitnessProducerOptions, unknown>> & Record<string, unknown>][] = [
   ['brokers', { brokers: [] }],
   ['brokers', { brokers: '127.0.0.1:9092' }],
   ['brokers[1]', { brokers: ['127.0.0.1:9092', 'nohost'] }],
+  ['brokers[0]', { brokers: ['::1:9092'] }],
+  ['brokers[0]', { brokers: ['kafka:65536'] }],
   ['topic', { topic: 'with space' }],
   ['topic', { topic: '' }],
   ['clientId', { clientId: 7 }],

@@ -1,93 +1,51 @@
 """Options from the environment, read once when a producer is created (never at import),
-like the TypeScript SDK's env.ts and OpenTelemetry's OTEL_*: a fleet sets WITNESS_BROKERS
-once per deployment. Explicit arguments win. A bad variable is refused naming the
-variable; a password is never echoed."""
+like the TypeScript SDK's env.ts and OpenTelemetry's OTEL_*: a fleet sets
+WITNESS_KAFKA_BROKERS once per deployment. Explicit arguments win. The Kafka connection
+is kafka_connection.py, the same rules as the TypeScript packages'. A bad variable is
+refused naming the variable; a password is never echoed."""
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 from .errors import InvalidOptionError
+from .kafka_connection import KAFKA_CONNECTION_VARS, SDK_LEGACY_KAFKA_NAMES, Deprecation, EnvReader, kafka_connection_from_env
 
-WITNESS_ENV_VARS = (
-    "WITNESS_BROKERS",
-    "WITNESS_TOPIC",
-    "WITNESS_CLIENT_ID",
-    "WITNESS_SAMPLE_RATE",
-    "WITNESS_SSL",
-    "WITNESS_SSL_CA",
-    "WITNESS_SSL_REJECT_UNAUTHORIZED",
-    "WITNESS_SASL_MECHANISM",
-    "WITNESS_SASL_USERNAME",
-    "WITNESS_SASL_PASSWORD",
-)
-_SASL = ("plain", "scram-sha-256", "scram-sha-512")
+WITNESS_ENV_VARS = (*KAFKA_CONNECTION_VARS, "WITNESS_TOPIC", "WITNESS_SAMPLE_RATE")
 
 
-def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
-    """The producer options the WITNESS_* variables of `env` set."""
-    if not isinstance(env, Mapping):
-        raise InvalidOptionError("env", f"(a {type(env).__name__})", "a mapping of variables, like os.environ")
-
-    def get(name: str) -> Optional[str]:
-        value = env.get(name)
-        return None if value is None or value.strip() == "" else value.strip()
-
+def read_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Deprecation]]:
+    """The producer options the variables of `env` set, and the old names read (to warn about once)."""
+    reader = EnvReader(env, SDK_LEGACY_KAFKA_NAMES)
+    kafka = kafka_connection_from_env(reader)
     options: dict[str, Any] = {}
-    if (brokers := get("WITNESS_BROKERS")) is not None:
-        options["brokers"] = [b.strip() for b in brokers.split(",")]
-    if (topic := get("WITNESS_TOPIC")) is not None:
-        options["topic"] = topic
-    if (client_id := get("WITNESS_CLIENT_ID")) is not None:
-        options["client_id"] = client_id
-    if (rate := get("WITNESS_SAMPLE_RATE")) is not None:
-        try:
-            n = float(rate)
-        except ValueError:
-            n = float("nan")
-        if not 0 <= n <= 1:
-            raise InvalidOptionError("WITNESS_SAMPLE_RATE", rate, "a number from 0 to 1")
-        options["sample_rate"] = n
-
-    ssl = _bool(get("WITNESS_SSL"), "WITNESS_SSL")
-    ca = get("WITNESS_SSL_CA")
-    verify = _bool(get("WITNESS_SSL_REJECT_UNAUTHORIZED"), "WITNESS_SSL_REJECT_UNAUTHORIZED")
-    if ca is not None or verify is not None:
-        if ssl is False:
-            raise InvalidOptionError("WITNESS_SSL", "false", "true (or unset) when WITNESS_SSL_CA or WITNESS_SSL_REJECT_UNAUTHORIZED is set")
-        # The CA is the PEM text itself, as in TS: the SDK reads no file.
+    for key in ("brokers", "client_id", "sasl"):
+        if key in kafka:
+            options[key] = kafka[key]
+    if "ca" in kafka or "reject_unauthorized" in kafka:
+        # librdkafka's ssl.* settings, without the prefix (options.py adds it).
         settings: dict[str, Any] = {}
-        if ca is not None:
-            settings["ca.pem"] = ca
-        if verify is False:
+        if "ca" in kafka:
+            settings["ca.pem"] = kafka["ca"]
+        if kafka.get("reject_unauthorized") is False:
             settings["endpoint.identification.algorithm"] = "none"
             settings["enable.certificate.verification"] = False
         options["ssl"] = settings or True
-    elif ssl is not None:
-        options["ssl"] = ssl
+    elif "ssl" in kafka:
+        options["ssl"] = kafka["ssl"]
 
-    mechanism = get("WITNESS_SASL_MECHANISM")
-    username = get("WITNESS_SASL_USERNAME")
-    password = env.get("WITNESS_SASL_PASSWORD")  # not stripped: a password may end in a space
-    if mechanism is not None:
-        mechanism = mechanism.lower()
-        if mechanism not in _SASL:
-            raise InvalidOptionError("WITNESS_SASL_MECHANISM", mechanism, ", ".join(_SASL))
-        if username is None:
-            raise InvalidOptionError("WITNESS_SASL_USERNAME", None, f"set when WITNESS_SASL_MECHANISM is {mechanism}")
-        if not password:
-            raise InvalidOptionError("WITNESS_SASL_PASSWORD", None, f"set when WITNESS_SASL_MECHANISM is {mechanism}")
-        options["sasl"] = {"mechanism": mechanism, "username": username, "password": password}
-    elif username is not None or password is not None:
-        raise InvalidOptionError("WITNESS_SASL_MECHANISM", None, f"one of {', '.join(_SASL)} when WITNESS_SASL_USERNAME or _PASSWORD is set")
-    return options
+    if (topic := reader.get("WITNESS_TOPIC")) is not None:
+        options["topic"] = topic[1]
+    if (rate := reader.get("WITNESS_SAMPLE_RATE")) is not None:
+        try:
+            n = float(rate[1])
+        except ValueError:
+            n = float("nan")
+        if not 0 <= n <= 1:
+            raise InvalidOptionError(rate[0], rate[1], "a number from 0 to 1")
+        options["sample_rate"] = n
+    return options, reader.deprecations
 
 
-def _bool(value: Optional[str], name: str) -> Optional[bool]:
-    if value is None:
-        return None
-    v = value.lower()
-    if v in ("true", "1"):
-        return True
-    if v in ("false", "0"):
-        return False
-    raise InvalidOptionError(name, value, "true or false")
+def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The producer options the variables of `env` set (read_env without the deprecations)."""
+    return read_env(env)[0]

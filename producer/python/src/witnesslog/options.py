@@ -9,8 +9,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .env import options_from_env
+from .env import read_env
 from .errors import InvalidOptionError
+from .kafka_connection import BROKER_LIST_RULE, is_broker_address
+from .log import Log
 
 DEFAULTS: dict[str, Any] = {
     "topic": "witness.entries",
@@ -33,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
 SASL_MECHANISMS = {"plain": "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sha-512": "SCRAM-SHA-512", "oauthbearer": "OAUTHBEARER"}
 _TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}\Z")
-_BROKER = re.compile(r"[^\s:]+:\d{1,5}\Z")
+# The same words as core/src/patterns.ts TOPIC_NAME_RULE (core/kafka-connection.cases.json checks both).
+TOPIC_NAME_RULE = 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-], not "." or ".."'
 _KNOWN = frozenset(["brokers", "ssl", "sasl", "registry", "logger", "redact", "env", *DEFAULTS])
 
 
@@ -108,20 +111,19 @@ def resolve_options(given: dict[str, Any]) -> ResolvedOptions:
         # Only the type is echoed: an unknown key may well hold a secret.
         if key not in _KNOWN:
             raise InvalidOptionError(key, f"(a {type(value).__name__})", f"a known option: {', '.join(sorted(_KNOWN))}")
-    options = options_from_env(os.environ if env is None else env)
+    options, deprecations = read_env(os.environ if env is None else env)
     options.update({k: v for k, v in given.items() if v is not None})
     brokers = options.get("brokers")
-    if isinstance(brokers, str):
-        brokers = [b.strip() for b in brokers.split(",")]
+    # A string is refused, as in TypeScript: "k1:9092,k2:9092" as one broker is a silent typo.
     if not isinstance(brokers, (list, tuple)) or len(brokers) == 0:
-        raise InvalidOptionError("brokers", brokers, 'a non-empty list of "host:port" strings')
+        raise InvalidOptionError("brokers", brokers, 'a non-empty list of "host:port" strings (or WITNESS_KAFKA_BROKERS)')
     for i, broker in enumerate(brokers):
-        if not isinstance(broker, str) or not _BROKER.match(broker):
-            raise InvalidOptionError(f"brokers[{i}]", broker, 'a "host:port" string')
+        if not is_broker_address(broker):
+            raise InvalidOptionError(f"brokers[{i}]", broker, f'a "host:port" string ({BROKER_LIST_RULE})')
 
     topic = _get(options, "topic")
-    if not isinstance(topic, str) or not _TOPIC.match(topic) or topic in (".", ".."):
-        raise InvalidOptionError("topic", topic, "a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-]")
+    if not is_topic_name(topic):
+        raise InvalidOptionError("topic", topic, TOPIC_NAME_RULE)
     client_id = _get(options, "client_id")
     if not isinstance(client_id, str) or client_id == "":
         raise InvalidOptionError("client_id", client_id, "a non-empty string")
@@ -165,7 +167,16 @@ def resolve_options(given: dict[str, Any]) -> ResolvedOptions:
     )
     if resolved.retry_max_ms < resolved.retry_initial_ms:
         raise InvalidOptionError("retry_max_ms", resolved.retry_max_ms, f"at least retry_initial_ms ({resolved.retry_initial_ms})")
+    # Once per producer, at creation: the host sees which variables to rename.
+    log = Log(resolved.logger)
+    for d in deprecations:
+        log.warning("%s", d.message())
     return resolved
+
+
+def is_topic_name(text: Any) -> bool:
+    """A name the broker takes as a topic: the pattern, and not "." or ".." (which Kafka refuses)."""
+    return isinstance(text, str) and _TOPIC.match(text) is not None and text not in (".", "..")
 
 
 def _get(options: dict[str, Any], name: str) -> Any:
