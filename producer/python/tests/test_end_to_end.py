@@ -44,7 +44,7 @@ def consumer(admin, tmp_path):
     env = {**os.environ, **names, "KAFKA_BROKERS": BROKERS, "QDRANT_URL": QDRANT_URL, "WITNESS_EMBEDDING_DIM": str(DIM),
            "METRICS_PORT": str(port), "LOG_LEVEL": "warn", "WITNESS_BATCH_MAX_WAIT_MS": "200"}
     log = open(tmp_path / "consumer.log", "wb")
-    process = subprocess.Popen([*NODE, str(REPO / "consumer" / "src" / "main.ts")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([*NODE, str(REPO / "consumer" / "src" / "service" / "main.ts")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
         while not http_ok(f"http://127.0.0.1:{port}/readyz"):
