@@ -32,6 +32,11 @@ export function goldenEntry(): WitnessEntry {
   return asEntry(golden().entry.value);
 }
 
+/** The golden entry as the file has it (embeddings as plain arrays), a fresh copy each call. */
+export function goldenEntryValue(): Record<string, unknown> {
+  return golden().entry.value;
+}
+
 /** The entry of witness-entry.v1.fastavro.hex, written by fastavro (a fresh copy each call). */
 export function fastavroGoldenEntry(): WitnessEntry {
   return asEntry(golden().fastavroEntry.value);
