@@ -9,11 +9,13 @@
 // form converts without loss; a Date would drop the last three digits.
 import { performance } from 'node:perf_hooks';
 import { InvalidEntryError } from './errors.js';
+import { reasons } from './reasons.js';
+import { validationTable } from './generated/validation-table.js';
 
-const FORMAT = 'must be RFC 3339 UTC like 2026-11-23T21:57:52.123456Z, at most 6 fractional digits';
-const RANGE = 'must lie within 1684-07-28..2255-06-05, where microseconds since 1970 fit a JS safe integer';
+const FORMAT = reasons.timestampFormat;
+const RANGE = reasons.timestampRange;
 // avsc refuses the outermost safe integers (±(2^53 - 1)) as longs, so the range stops two short.
-const MAX_MICROS = 9_007_199_254_740_990;
+const MAX_MICROS = validationTable.timestampMaxMicros;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const FRACTION_SCALE = [1, 100_000, 10_000, 1_000, 100, 10, 1];
 
@@ -107,9 +109,9 @@ function parse(value: unknown): number | string {
   if ((year | month | day | hour | minute | second | fraction) < 0) return FORMAT;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0)) {
-    return 'is not a valid date';
+    return reasons.timestampDate;
   }
-  if (hour > 23 || minute > 59 || second > 59) return 'is not a valid time of day';
+  if (hour > 23 || minute > 59 || second > 59) return reasons.timestampTime;
   // Date.UTC maps years 0..99 to 1900..1999; those are out of range anyway.
   if (year < 100) return RANGE;
   const micros = Date.UTC(year, month - 1, day, hour, minute, second) * 1000 + fraction;

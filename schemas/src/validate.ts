@@ -5,48 +5,33 @@ import type { WitnessEntryInput } from './entry.js';
 import { InvalidEntryError } from './errors.js';
 import { InvalidOptionError, LOWERCASE_UUID_PATTERN } from '@witnesslog/core';
 import { parseTimestamp } from './timestamp.js';
+import { fill, reasons as R } from './reasons.js';
+import { validationTable } from './generated/validation-table.js';
 
 /**
- * Size limits. With every one at its maximum, every character 3 UTF-8 bytes
- * and dim at its maximum, an encoded entry is 643 KiB (137 KiB at 768
- * dimensions): below Kafka's default 1 MiB message.max.bytes, so the broker
- * never refuses a valid entry. Lengths count UTF-16 code units (String#length).
+ * Size limits, from the validation table (validation.json, which says why each
+ * is what it is; the Python SDK reads the same table). With every one at its
+ * maximum an encoded entry stays below Kafka's default 1 MiB message.max.bytes,
+ * so the broker never refuses a valid entry. Lengths count UTF-16 code units
+ * (String#length).
  */
-export const limits = Object.freeze({
-  /** Ids and hashes, not prose. */
-  sessionIdMaxChars: 256,
-  /** An identifier such as `CUDA_OOM`. */
-  errorCodeMaxChars: 128,
-  /** A message, not a log dump: 4 KiB. */
-  errorMessageMaxChars: 4096,
-  /** 32 KiB holds a deep Python or JS trace; longer ones are truncated by the caller, knowingly. */
-  stackTraceMaxChars: 32_768,
-  /** Labels to filter by; more than 32 is data that belongs in its own field. */
-  tagsMaxCount: 32,
-  tagMaxChars: 128,
-  /** Retrieval top-k is in the tens; 256 leaves room without letting a list grow unbounded. */
-  contextDocIdsMaxCount: 256,
-  /** Qdrant's largest vector dimension. */
-  embeddingMaxDim: 65_536,
-  /** Avro int. */
-  contextSizeMax: 2_147_483_647,
-});
+export const limits = Object.freeze({ ...validationTable.limits });
 
-export const DEFAULT_DIM = 768;
+export const DEFAULT_DIM = validationTable.defaultDim;
+
+// One probability per model size.
+const MODEL_SIZES: ReadonlySet<unknown> = new Set(validationTable.modelSizes);
+const MODEL_COUNT = validationTable.modelSizes.length;
 
 export interface ValidateOptions {
   /** Dimension of query_embedding (and of response_embedding when not empty). Default 768. */
   dim?: number;
 }
 
-// Lowercase only: Qdrant keyword filters compare strings exactly, so one id must have one spelling.
-const UUID_REASON = 'must be a lowercase UUID (8-4-4-4-12 hex digits)';
-const MODEL_REASON = 'must be one of tiny, small, medium, large';
-
 /** Throws an error when `dim` is not a usable dimension. */
 export function checkDim(dim: unknown, option = 'dim'): number {
   if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 1 || dim > limits.embeddingMaxDim) {
-    throw new InvalidOptionError(option, dim, `must be an integer within 1..${limits.embeddingMaxDim}`);
+    throw new InvalidOptionError(option, dim, fill(R.dim, { max: limits.embeddingMaxDim }));
   }
   return dim;
 }
@@ -69,15 +54,15 @@ export function validateEntry(entry: unknown, options?: ValidateOptions): assert
   modelSize(routing.model, 'routing_decision.model');
   const contextSize = number(routing.context_size, 'routing_decision.context_size');
   if (!Number.isInteger(contextSize) || contextSize < 0 || contextSize > limits.contextSizeMax) {
-    fail('routing_decision.context_size', contextSize, `must be an integer within 0..${limits.contextSizeMax}`);
+    fail('routing_decision.context_size', contextSize, fill(R.contextSize, { max: limits.contextSizeMax }));
   }
   nonNegative(routing.temperature, 'routing_decision.temperature');
   unit(routing.top_p, 'routing_decision.top_p');
   unit(routing.confidence, 'routing_decision.confidence');
   const probs = routing.model_probs;
-  if (!Array.isArray(probs)) fail('routing_decision.model_probs', probs, missingOr(probs, 'must be an array of 4 numbers'));
-  if (probs.length !== 4) fail('routing_decision.model_probs', probs, 'must have exactly 4 values (tiny, small, medium, large)');
-  for (let i = 0; i < 4; i++) unit(probs[i], 'routing_decision.model_probs', i);
+  if (!Array.isArray(probs)) fail('routing_decision.model_probs', probs, missingOr(probs, R.modelProbsArray));
+  if (probs.length !== MODEL_COUNT) fail('routing_decision.model_probs', probs, R.modelProbsCount);
+  for (let i = 0; i < MODEL_COUNT; i++) unit(probs[i], 'routing_decision.model_probs', i);
 
   modelSize(e.model_used, 'model_used');
   unit(e.quality_score, 'quality_score');
@@ -107,7 +92,7 @@ export function validateEntry(entry: unknown, options?: ValidateOptions): assert
     string(error.message, 'error.message', 0, limits.errorMessageMaxChars);
     if (error.stack_trace != null) string(error.stack_trace, 'error.stack_trace', 0, limits.stackTraceMaxChars, true);
     if (typeof error.recovery_attempted !== 'boolean') {
-      fail('error.recovery_attempted', error.recovery_attempted, missingOr(error.recovery_attempted, 'must be a boolean'));
+      fail('error.recovery_attempted', error.recovery_attempted, missingOr(error.recovery_attempted, R.boolean));
     }
   }
 
@@ -129,79 +114,79 @@ function fail(field: string, value: unknown, reason: string, index?: number): ne
 }
 
 function missingOr(value: unknown, reason: string, nullable = false): string {
-  if (value === undefined) return nullable ? 'is required (null when absent)' : 'is required';
+  if (value === undefined) return nullable ? R.requiredOrNull : R.required;
   return reason;
 }
 
 function object(value: unknown, field: string, nullable = false): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(field, value, missingOr(value, nullable ? 'must be an object or null' : 'must be an object', nullable));
+    fail(field, value, missingOr(value, nullable ? R.objectOrNull : R.object, nullable));
   }
   return value as Record<string, unknown>;
 }
 
 function array(value: unknown, field: string, maxCount: number): unknown[] {
-  if (!Array.isArray(value)) fail(field, value, missingOr(value, 'must be an array'));
-  if (value.length > maxCount) fail(field, value, `must have at most ${maxCount} entries, has ${value.length}`);
+  if (!Array.isArray(value)) fail(field, value, missingOr(value, R.array));
+  if (value.length > maxCount) fail(field, value, fill(R.tooMany, { max: maxCount, count: value.length }));
   return value;
 }
 
 function string(value: unknown, field: string, min: number, max: number, nullable = false, index?: number): void {
   if (typeof value !== 'string') {
-    fail(field, value, missingOr(value, nullable ? 'must be a string or null' : 'must be a string', nullable), index);
+    fail(field, value, missingOr(value, nullable ? R.stringOrNull : R.string, nullable), index);
   }
-  if (value.length < min) fail(field, value, 'must not be empty', index);
-  if (value.length > max) fail(field, value, `must be at most ${max} characters, is ${value.length}`, index);
+  if (value.length < min) fail(field, value, R.empty, index);
+  if (value.length > max) fail(field, value, fill(R.tooLong, { max, length: value.length }), index);
 }
 
 function uuid(value: unknown, field: string, index?: number): void {
-  if (typeof value !== 'string' || !LOWERCASE_UUID_PATTERN.test(value)) fail(field, value, missingOr(value, UUID_REASON), index);
+  if (typeof value !== 'string' || !LOWERCASE_UUID_PATTERN.test(value)) fail(field, value, missingOr(value, R.uuid), index);
 }
 
 function modelSize(value: unknown, field: string): void {
-  if (value !== 'tiny' && value !== 'small' && value !== 'medium' && value !== 'large') {
-    fail(field, value, missingOr(value, MODEL_REASON));
+  if (!MODEL_SIZES.has(value)) {
+    fail(field, value, missingOr(value, R.model));
   }
 }
 
 function number(value: unknown, field: string, index?: number): number {
-  if (typeof value !== 'number') fail(field, value, missingOr(value, 'must be a number'), index);
+  if (typeof value !== 'number') fail(field, value, missingOr(value, R.number), index);
   // x - x is NaN exactly for NaN and ±Infinity.
-  if (value - value !== 0) fail(field, value, 'must be finite', index);
+  if (value - value !== 0) fail(field, value, R.finite, index);
   return value;
 }
 
 function unit(value: unknown, field: string, index?: number): void {
   const n = number(value, field, index);
-  if (n < 0 || n > 1) fail(field, n, 'must be within 0..1', index);
+  if (n < 0 || n > 1) fail(field, n, R.unit, index);
 }
 
 function nonNegative(value: unknown, field: string): void {
-  if (number(value, field) < 0) fail(field, value, 'must be 0 or more');
+  if (number(value, field) < 0) fail(field, value, R.nonNegative);
 }
 
 function embedding(value: unknown, field: string, dim: number, mayBeEmpty: boolean): void {
   let length: number;
   if (value instanceof Float32Array) length = value.length;
   else if (Array.isArray(value)) length = value.length;
-  else return fail(field, value, missingOr(value, 'must be a Float32Array or an array of numbers'));
+  else return fail(field, value, missingOr(value, R.embeddingType));
 
   if (length !== dim && !(mayBeEmpty && length === 0)) {
-    fail(field, value, `must ${mayBeEmpty ? 'be empty or ' : ''}have exactly ${dim} values, has ${length}`);
+    fail(field, value, fill(mayBeEmpty ? R.embeddingLengthOrEmpty : R.embeddingLength, { dim, length }));
   }
   if (value instanceof Float32Array) {
     if (allFinite(value)) return;
     for (let i = 0; i < length; i++) {
       const x = value[i]!;
-      if (x - x !== 0) fail(field, x, 'must be finite', i);
+      if (x - x !== 0) fail(field, x, R.finite, i);
     }
   }
   for (let i = 0; i < length; i++) {
     const x: unknown = (value as unknown[])[i];
-    if (typeof x !== 'number') fail(field, x, 'must be a number', i);
+    if (typeof x !== 'number') fail(field, x, R.number, i);
     // Math.fround: a finite double past float32's range would become Infinity on the wire.
     const f = Math.fround(x);
-    if (f - f !== 0) fail(field, x, Number.isFinite(x) ? 'must fit in a float32 (magnitude up to 3.4e38)' : 'must be finite', i);
+    if (f - f !== 0) fail(field, x, Number.isFinite(x) ? R.float32 : R.finite, i);
   }
 }
 

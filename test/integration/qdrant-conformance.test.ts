@@ -279,11 +279,14 @@ function cases(): Case[] {
   ];
 }
 
-describe('the embedded engine answers as the real Qdrant server', { skip }, () => {
+// The skip sits on the test, not the describe, so the summary counts it (node:test counts a
+// skipped describe as a suite); the hooks, which run regardless, have their own guard.
+describe('the embedded engine answers as the real Qdrant server', () => {
   let embedded: Engine;
   let server: Engine;
 
   before(async () => {
+    if (skip) return;
     [embedded, server] = await Promise.all([startEngine(true), startEngine(false)]);
   });
 
@@ -295,7 +298,7 @@ describe('the embedded engine answers as the real Qdrant server', { skip }, () =
     }
   });
 
-  test('same status, result shape, counts, ids and order for every request witnesslog makes', async () => {
+  test('same status, result shape, counts, ids and order for every request witnesslog makes', { skip }, async () => {
     const differences: string[] = [];
     let compared = 0;
     let refusedAlike = 0;

@@ -1,6 +1,8 @@
 """Golden messages both ways: what the TypeScript codec writes, Python reads; what
 Python writes is committed (schemas/test/fixtures/witness-entry.v1.python.hex) and read
-by schemas/test/python-golden.test.ts. Plus schema evolution and broken messages."""
+by schemas/test/integration/python-golden.test.ts; the entries are those of
+schemas/test/fixtures/golden-entry.json, which both read. Plus schema evolution and
+broken messages."""
 import json
 import os
 from array import array
@@ -12,28 +14,26 @@ from witnesslog import DecodeError, SchemaVersion, WitnessCodec, current_schema_
 from conftest import FIXTURES
 
 
+GOLDEN = json.loads((FIXTURES / "golden-entry.json").read_text(encoding="utf-8"))
+
+
+def _golden(which: str):
+    """A fresh copy of an entry of fixtures/golden-entry.json (the file the TypeScript tests
+    read too): the query embedding as a float32 numpy array, the response one as a list,
+    so both forms the SDK takes are in the golden messages."""
+    entry = json.loads(json.dumps(GOLDEN[which]["value"]))
+    entry["query_embedding"] = np.array(entry["query_embedding"], dtype=np.float32)
+    return entry
+
+
 def golden_entry():
-    """The entry of the golden fixtures (the same values as schemas/test/python-golden.test.ts)."""
-    return {
-        "request_id": "6f9619ff-8b86-4011-b42d-00c04fc964ff",
-        "session_id": "session-4f1c2a",
-        "query_embedding": np.array([0.5, -1.25, 3.0, 0.1], dtype=np.float32),
-        "routing_decision": {"model": "medium", "context_size": 4096, "temperature": 0.7, "top_p": 0.9, "confidence": 0.83, "model_probs": [0.05, 0.12, 0.71, 0.12]},
-        "model_used": "large",
-        "quality_score": 0.91,
-        "latency": {"embedding_ms": 3.2, "retrieval_ms": 11.8, "routing_ms": 0.4, "attention_ms": 41.5, "generation_ms": 812.3, "total_ms": 870.1},
-        "context_doc_ids": ["0b5e5bd6-9a4c-4f57-8d5a-3c6f0e7b1a2d", "00000000-0000-0000-0000-000000000000"],
-        "response_embedding": [0.25, 0.5, -0.75, 1.0],
-        "timestamp": "2026-11-23T21:57:52.123456Z",
-        "error": {
-            "code": "UPSTREAM_TIMEOUT",
-            "message": "retrieval timed out after 10 ms; served without context — ünïcödé ✓",
-            "stack_trace": "Traceback (most recent call last):\n  File \"serve.py\", line 42",
-            "recovery_attempted": True,
-        },
-        "quality_metrics": {"overall_score": 0.91, "relevance": 0.88, "coherence": 0.95, "factuality": 0.9},
-        "tags": ["prod", "eu-west-1", "zürich"],
-    }
+    """The entry of witness-entry.v1.python.hex and witness-entry.v1.typescript.hex."""
+    return _golden("entry")
+
+
+def fastavro_golden_entry():
+    """The entry of witness-entry.v1.fastavro.hex, which fastavro itself wrote."""
+    return _golden("fastavroEntry")
 
 
 def as_decoded(entry):
@@ -50,11 +50,11 @@ def fixture(name: str) -> bytes:
 def test_decodes_what_the_typescript_codec_wrote():
     # schemas/test/python-golden.test.ts checks that the TypeScript codec writes exactly these bytes.
     message = fixture("witness-entry.v1.typescript.hex")
-    assert WitnessCodec(dim=4).decode(message) == as_decoded(golden_entry())
+    assert WitnessCodec(dim=GOLDEN["dim"]).decode(message) == as_decoded(golden_entry())
 
 
 def test_writes_the_committed_python_fixture_which_typescript_reads():
-    message = WitnessCodec(dim=4).encode(golden_entry())
+    message = WitnessCodec(dim=GOLDEN["dim"]).encode(golden_entry())
     if os.environ.get("WITNESSLOG_WRITE_FIXTURES") == "1":
         (FIXTURES / "witness-entry.v1.python.hex").write_text(message.hex() + "\n", encoding="utf-8")
     assert message == fixture("witness-entry.v1.python.hex")
@@ -64,10 +64,11 @@ def test_writes_the_committed_python_fixture_which_typescript_reads():
 
 def test_reads_and_rewrites_the_fastavro_golden_of_the_typescript_tests():
     message = fixture("witness-entry.v1.fastavro.hex")
-    codec = WitnessCodec(dim=4)
+    codec = WitnessCodec(dim=GOLDEN["dim"])
     entry = codec.decode(message)
-    assert entry["session_id"] == "golden-session" and entry["tags"] == ["golden", "fastavro"]
+    assert entry == as_decoded(fastavro_golden_entry())
     assert codec.encode(entry) == message
+    assert codec.encode(fastavro_golden_entry()) == message
 
 
 def test_round_trip_of_a_768_dim_entry_keeps_float32_values_exactly():

@@ -20,6 +20,7 @@ import {
 } from '../../src/index.js';
 import { InvalidOptionError } from '@witnesslog/core';
 import { fullEntry, minimalEntry, vector } from '../../../test/support/entries.js';
+import { fastavroGoldenEntry, GOLDEN_DIM } from '../../../test/support/golden-entry.js';
 
 /** What decoding gives back: embeddings as Float32Array (float32-rounded), the rest unchanged. */
 function expected(entry: WitnessEntry): WitnessEntry {
@@ -98,24 +99,11 @@ test('a message is C3 01, the little-endian CRC-64-AVRO fingerprint of the write
 
 test('decodes a message written by fastavro (another Avro implementation) and writes the same bytes', () => {
   // fixtures/witness-entry.v1.fastavro.hex: fastavro 1.13.1 schemaless_writer
-  // of v1 behind C3 01 and fastavro's CRC-64-AVRO fingerprint; dimension 4.
+  // of v1 behind C3 01 and fastavro's CRC-64-AVRO fingerprint; its entry is
+  // fastavroEntry in fixtures/golden-entry.json, at dimension 4.
   const message = Buffer.from(readFileSync(new URL('../fixtures/witness-entry.v1.fastavro.hex', import.meta.url), 'utf8').trim(), 'hex');
-  const golden: WitnessEntry = {
-    request_id: '6f9619ff-8b86-4011-b42d-00c04fc964ff',
-    session_id: 'golden-session',
-    query_embedding: new Float32Array([0.5, -1.25, 3.0, 0.1]),
-    routing_decision: { model: 'medium', context_size: 2048, temperature: 0.2, top_p: 0.95, confidence: 0.875, model_probs: [0.1, 0.2, 0.6, 0.1] },
-    model_used: 'large',
-    quality_score: 0.75,
-    latency: { embedding_ms: 1.5, retrieval_ms: 2.25, routing_ms: 0.125, attention_ms: 10, generation_ms: 100.5, total_ms: 120 },
-    context_doc_ids: ['0b5e5bd6-9a4c-4f57-8d5a-3c6f0e7b1a2d'],
-    response_embedding: new Float32Array(0),
-    timestamp: '2026-11-23T21:57:52.123456Z',
-    error: { code: 'UPSTREAM_TIMEOUT', message: 'retrieval timed out', stack_trace: null, recovery_attempted: true },
-    quality_metrics: null,
-    tags: ['golden', 'fastavro'],
-  };
-  const codec = createCodec({ dim: 4 });
+  const golden = fastavroGoldenEntry();
+  const codec = createCodec({ dim: GOLDEN_DIM });
   assert.deepStrictEqual(codec.decode(message), golden);
   assert.deepStrictEqual(codec.encode(golden), message);
 });

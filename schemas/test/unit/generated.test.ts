@@ -1,12 +1,22 @@
 // The schemas compiled into the code (src/generated/schema-files.ts) are the .avsc
-// files at the package root (issue 14). That importing reads no file is shown by
+// files at the package root, and the validation table (src/generated/validation-table.ts)
+// is validation.json (issue 14). That importing reads no file is shown by
 // test/packaging.test.ts, which runs an esbuild bundle away from the package.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { generatedFile, packageRoot, renderSchemaModule, schemaFiles } from '../../scripts/generate-schemas.js';
+import {
+  generatedFile,
+  generatedValidationFile,
+  packageRoot,
+  renderSchemaModule,
+  renderValidationModule,
+  schemaFiles,
+  validationFile,
+} from '../../scripts/generate-schemas.js';
 import { schemaFiles as compiled } from '../../src/generated/schema-files.js';
+import { validationTable } from '../../src/generated/validation-table.js';
 import { loadSchemaVersion, schemaVersions } from '@witnesslog/schemas';
 
 test('the generated module is what the generator makes of the .avsc files today', () => {
@@ -29,3 +39,8 @@ test('each compiled schema equals its file, and gives the same fingerprint as lo
   }
 });
 
+
+test('the generated validation table is what the generator makes of validation.json today, and equals it', () => {
+  assert.equal(readFileSync(generatedValidationFile, 'utf8'), renderValidationModule(), 'stale: run node --import tsx schemas/scripts/generate-schemas.ts');
+  assert.deepStrictEqual(validationTable, JSON.parse(readFileSync(validationFile, 'utf8')));
+});

@@ -14,7 +14,8 @@ import fastavro
 from .errors import DecodeError
 from .schema import SchemaVersion, current_schema_version
 from .timestamp import timestamp_from_micros
-from .validate import DEFAULT_DIM, check_dim, to_avro_record
+from .validate import check_dim, to_avro_record
+from .validation_table import rules
 
 HEADER_BYTES = 10
 
@@ -23,12 +24,13 @@ class WitnessCodec:
     def __init__(
         self,
         *,
-        dim: int = DEFAULT_DIM,
+        dim: int | None = None,
         reader: SchemaVersion | None = None,
         writer: SchemaVersion | None = None,
         writers: Iterable[SchemaVersion] = (),
     ) -> None:
-        self.dim = check_dim(dim, "dim")
+        # None is the table's default dimension (768), read here rather than at import.
+        self.dim = rules.default_dim if dim is None else check_dim(dim, "dim")
         self.reader = reader or current_schema_version()
         self.writer = writer or self.reader
         self._reader_schema = fastavro.parse_schema(_plain(self.reader.schema))

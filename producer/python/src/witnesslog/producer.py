@@ -6,38 +6,31 @@ reason, with the invariants of the TypeScript SDK (producer/src/counts.ts):
     total     = delivered + dropped.send_failed + pending
     attempted = total + dropped.invalid + dropped.queue_full + dropped.closed
 librdkafka (confluent-kafka) does the sending, batching, retries and idempotence; a
-daemon thread serves its delivery reports, which is where entries settle."""
+daemon thread serves its delivery reports, which is where entries settle.
+
+The class is split by what each part holds: counts.py the counters and stats(),
+enqueue.py the way from an entry to librdkafka's queue, delivery.py the delivery thread
+and callbacks; this module the public calls."""
 from __future__ import annotations
 
 import asyncio
-import random
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any, Optional
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import Producer
 
 from .codec import WitnessCodec
-from .errors import (
-    CriticalTimeoutError,
-    FlushTimeoutError,
-    InvalidEntryError,
-    ProducerClosedError,
-    QueueFullError,
-    RedactFailedError,
-    SendFailedError,
-)
+from .counts import _Counts
+from .delivery import _Delivery
+from .enqueue import _DROPPED, _Enqueue, _request_id
+from .errors import CriticalTimeoutError, FlushTimeoutError
 from .log import Log, rate_limiter
 from .metrics import DROP_REASONS, MODELS, ProducerMetrics
 from .options import resolve_options
 
-_POLL_S = 0.05
-# Errors librdkafka reports while it retries by itself (the entry stays pending).
-_DISCONNECTED = {KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT}
 
-
-class WitnessProducer:
+class WitnessProducer(_Counts, _Enqueue, _Delivery):
     """WitnessProducer(brokers=["kafka-1:9092"], topic=..., registry=..., logger=..., **options).
 
     The constructor is the only call that raises on bad input (InvalidOptionError, naming
@@ -219,235 +212,3 @@ class WitnessProducer:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-    def stats(self) -> dict[str, Any]:
-        """The same keys as the TypeScript SDK's stats()."""
-        with self._cond:
-            d = dict(self._dropped)
-            total = self._recorded
-            return {
-                "attempted": total + d["invalid"] + d["queue_full"] + d["closed"] + d["sampled_out"] + d["redact_failed"],
-                "total": total,
-                "success": self._success,
-                "error": self._error,
-                "success_rate": 1.0 if total == 0 else self._success / total,
-                "delivered": self._delivered,
-                "pending": self._pending,
-                "pending_bytes": self._pending_bytes,
-                "dropped": d,
-                "running": self._accepting,
-                "connected": self._connected,
-                "sample_rate": self.options.sample_rate,
-                # librdkafka computes CRCs natively: there is no process-wide switch to report.
-                "fast_crc32c": False,
-            }
-
-    # --- internals --------------------------------------------------------------------
-
-    def _metric_view(self) -> dict[str, Any]:
-        """stats() plus the per-model counts the `model` label reads (not a stats key in TS either)."""
-        view = self.stats()
-        with self._cond:
-            view["witnessed"] = {m: dict(n) for m, n in self._witnessed.items()}
-        return view
-
-    def _snapshot(self, entry: Any, sampled: bool, raise_refused: bool = False) -> Any:
-        """Read the entry once into a plain dict, then sample (record() only) and redact
-        that copy; _DROPPED (counted) when it is dropped. A hostile mapping cannot change
-        between validation and encoding: only the copy is read from here on."""
-        try:
-            copy = _read_once(entry)
-        except Exception as err:  # noqa: BLE001 - whatever reading raised, one invalid entry
-            self._count_drop("invalid")
-            if self._warn_invalid():
-                self._log.warning("invalid witness entry dropped: reading it raised %s (dropped_invalid=%d)", type(err).__name__, self._dropped["invalid"])
-            if raise_refused:
-                raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
-            return _DROPPED
-        if copy is None:
-            return entry  # not a mapping: the validator names it
-        rate = self.options.sample_rate
-        # An entry with an error is always kept: failures are what the log is searched for.
-        if sampled and rate < 1 and copy.get("error") is None and random.random() >= rate:
-            self._count_drop("sampled_out")
-            return _DROPPED
-        redact = self.options.redact
-        if redact is not None:
-            try:
-                redacted = redact(copy)
-                copy = copy if redacted is copy else _read_once(redacted)
-                if copy is None:
-                    raise TypeError(f"the hook returned a {type(redacted).__name__}, not a mapping")
-            except Exception as err:  # noqa: BLE001 - a failing hook never reaches the caller
-                self._count_drop("redact_failed")
-                if self._warn_invalid():
-                    self._log.warning("the redact hook threw %s; witness entry dropped (redact_failed=%d)", type(err).__name__, self._dropped["redact_failed"])
-                if raise_refused:
-                    raise RedactFailedError(err) from err
-                return _DROPPED
-        return copy
-
-    def _encode(self, entry: Any, raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
-        """(key, value, size), or None (counted as invalid) when the entry cannot be sent."""
-        try:
-            value = self._codec.encode(entry)
-            key = entry["session_id"].encode("utf-8")
-            size = len(key) + len(value)
-            if size > self.options.max_batch_bytes:
-                raise InvalidEntryError(
-                    "(encoded entry)", f"{size} bytes", f"at most max_batch_bytes = {self.options.max_batch_bytes} bytes once encoded"
-                )
-            return key, value, size
-        except Exception as err:  # noqa: BLE001 - whatever reading the entry raised, it is one invalid entry
-            self._count_drop("invalid")
-            if self._warn_invalid():
-                self._log.warning("invalid witness entry dropped: %s (dropped_invalid=%d)", err, self._dropped["invalid"])
-            if raise_invalid:
-                if isinstance(err, InvalidEntryError):
-                    raise
-                raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
-            return None
-
-    def _produce(self, entry: Any, key: bytes, value: bytes, size: int, on_delivery: Any) -> Optional[BaseException]:
-        """Accepts and hands the message to librdkafka; the error when it refused it."""
-        ok = entry.get("error") is None  # validated: a plain None or an error record
-        by_model = self._witnessed.get(entry.get("model_used"), self._witnessed["other"])
-        outcome = "success" if ok else "error"
-        with self._cond:
-            try:
-                if on_delivery is None:
-                    self._kafka.produce(self.options.topic, value, key)
-                else:
-                    self._kafka.produce(self.options.topic, value, key, on_delivery=on_delivery)
-            except BufferError:
-                # librdkafka's own cap (the backstop of ours): never accepted.
-                self._dropped["queue_full"] += 1
-                return QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
-            except KafkaException as err:
-                # Accepted and refused at once (e.g. message too large): counted as send_failed.
-                self._recorded += 1
-                self._success += ok
-                self._error += not ok
-                by_model[outcome] += 1
-                self._dropped["send_failed"] += 1
-                return SendFailedError(err.args[0].name() if err.args else str(err), self.options.topic)
-            self._recorded += 1
-            self._success += ok
-            self._error += not ok
-            by_model[outcome] += 1
-            self._pending += 1
-            self._pending_bytes += size
-            if self._dropped_full:
-                self._log.info("queue accepts entries again after %d drops (pending=%d)", self._dropped_full, self._pending)
-                self._dropped_full = 0
-        return None
-
-    def _start_critical(self, entry: Any, settle: Any) -> None:
-        if not self._accepting:
-            self._count_drop("closed")
-            raise ProducerClosedError()
-        entry = self._snapshot(entry, sampled=False, raise_refused=True)
-        key, value, size = self._encode(entry, raise_invalid=True)  # type: ignore[misc]
-        if self._pending_bytes + size > self.options.max_queue_bytes:
-            self._count_drop("queue_full")
-            raise QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
-
-        def on_delivery(err: Optional[KafkaError], msg: Any) -> None:
-            self._on_delivery(err, msg)
-            settle(None if err is None else SendFailedError(err.name(), self.options.topic))
-
-        refused = self._produce(entry, key, value, size, on_delivery)
-        if refused is not None:
-            raise refused
-
-    def _count_drop(self, reason: str) -> None:
-        with self._cond:
-            self._dropped[reason] += 1
-
-    def _queue_full(self) -> None:
-        with self._cond:
-            self._dropped["queue_full"] += 1
-            self._dropped_full += 1
-            first = self._dropped_full == 1
-        if first and self._warn_full():
-            self._log.warning(
-                "queue is full (pending=%d pending_bytes=%d max_queue_depth=%d); dropping entries (queue_full) until the broker catches up",
-                self._pending, self._pending_bytes, self.options.max_queue_depth,
-            )
-
-    def _on_delivery(self, err: Optional[KafkaError], msg: Any) -> None:
-        """librdkafka's delivery report, in the delivery thread: where an entry settles."""
-        # len(msg) is the value's length without copying it out (msg.value() would copy 6 KB).
-        size = len(msg) + len(msg.key() or b"")
-        with self._cond:
-            self._pending -= 1
-            self._pending_bytes -= size
-            if err is None:
-                self._delivered += 1
-                self._connected = True
-            else:
-                self._dropped["send_failed"] += 1
-            if self._pending == 0:
-                self._cond.notify_all()
-        if err is None:
-            batch = self._batch.setdefault(msg.partition(), [0, 0, 0.0])
-            batch[0] += 1
-            batch[1] += size
-            batch[2] = msg.latency() or batch[2]
-        else:
-            self._metrics.count_send_error(err.name(), err.retriable())
-            if self._warn_send():
-                self._log.error("the broker refused a witness entry (send_failed): %s", err)
-
-    def _on_error(self, err: KafkaError) -> None:
-        if err.code() in _DISCONNECTED:
-            with self._cond:
-                self._connected = False
-        self._metrics.count_send_error(err.name(), True)
-        self._log.warning("kafka: %s", err)
-
-    def _serve(self) -> None:
-        """The delivery thread: serves librdkafka's callbacks until close()."""
-        next_probe = 0.0
-        while not self._stop.is_set():
-            try:
-                self._kafka.poll(_POLL_S)
-                if self._batch:
-                    # Acknowledgements of one partition served by one poll: librdkafka does not
-                    # expose its produce requests, this is the closest observable batch.
-                    for entries, size, latency in self._batch.values():
-                        self._metrics.observe_send(int(entries), int(size), latency)
-                    self._batch = {}
-                if not self._connected and time.monotonic() >= next_probe and not self._stop.is_set():
-                    next_probe = time.monotonic() + self.options.retry_max_ms / 1000
-                    self._kafka.list_topics(timeout=min(1.0, self.options.request_timeout_ms / 1000))
-                    with self._cond:
-                        self._connected = True
-            except KafkaException:
-                pass  # the broker is down: librdkafka reconnects by itself; probed again later
-            except Exception as err:  # noqa: BLE001 - the thread must outlive any one failure
-                self._log.error("delivery thread: %r", err)
-        with self._cond:
-            self._cond.notify_all()
-
-
-_DROPPED = object()  # _snapshot's answer for an entry it dropped (None is an entry the validator names)
-
-
-def _read_once(entry: Any) -> Optional[dict[str, Any]]:
-    """A plain dict with each field of a mapping read once (nested error record too);
-    None when the entry is not a mapping. Raises whatever the object raises."""
-    if not isinstance(entry, Mapping):
-        return None
-    copy = {key: entry[key] for key in list(entry.keys())}
-    error = copy.get("error")
-    if isinstance(error, Mapping):
-        copy["error"] = {key: error[key] for key in list(error.keys())}
-    return copy
-
-
-def _request_id(entry: Any) -> str:
-    try:
-        return str(entry["request_id"])
-    except Exception:  # noqa: BLE001
-        return "(unknown)"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as _dt
 import time
 
-FORMAT = "must be RFC 3339 UTC like 2026-11-23T21:57:52.123456Z, at most 6 fractional digits"
-RANGE = "must lie within 1684-07-28..2255-06-05, where microseconds since 1970 fit a JS safe integer"
-# The TypeScript side keeps microseconds in a JS number: the same range keeps them interchangeable.
-MAX_MICROS = 9_007_199_254_740_990
+from .validation_table import reason, rules
+
+# The reasons and the range (schemas/validation.json's timestampMaxMicros: the TypeScript side
+# keeps microseconds in a JS number, the same range keeps them interchangeable) are read
+# from the validation table on first use.
 _EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
 _last: tuple[str, int] = ("", 0)
 
@@ -19,26 +20,27 @@ def parse_timestamp(value: object) -> int | str:
     if value is _last[0]:
         return _last[1]
     if type(value) is not str:
-        return FORMAT
+        return reason("timestampFormat")
     n = len(value)
     if (n != 20 and not 22 <= n <= 27) or value[4] != "-" or value[7] != "-" or value[10] != "T" \
             or value[13] != ":" or value[16] != ":" or value[n - 1] != "Z" or (n > 20 and value[19] != "."):
-        return FORMAT
+        return reason("timestampFormat")
     digits = value[0:4] + value[5:7] + value[8:10] + value[11:13] + value[14:16] + value[17:19] + value[20 : n - 1]
     if not (digits.isascii() and digits.isdigit()):
-        return FORMAT
+        return reason("timestampFormat")
     year, month, day = int(value[0:4]), int(value[5:7]), int(value[8:10])
     hour, minute, second = int(value[11:13]), int(value[14:16]), int(value[17:19])
     fraction = int(value[20 : n - 1].ljust(6, "0")) if n > 20 else 0
     try:
         ordinal = _dt.date(year, month, day).toordinal()
     except ValueError:
-        return "is not a valid date"
+        return reason("timestampDate")
     if hour > 23 or minute > 59 or second > 59:
-        return "is not a valid time of day"
+        return reason("timestampTime")
     micros = ((ordinal - _EPOCH_ORDINAL) * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + fraction
-    if not -MAX_MICROS <= micros <= MAX_MICROS or year < 100:
-        return RANGE
+    limit = rules.timestamp_max_micros
+    if not -limit <= micros <= limit or year < 100:
+        return reason("timestampRange")
     _last = (value, micros)
     return micros
 

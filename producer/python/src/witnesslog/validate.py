@@ -1,53 +1,39 @@
 """One pass over an entry that checks every rule of the schema and of `limits` (the
-same rules and reasons as schemas/src/validate.ts), stops at the first broken one and
-names it, and builds the record fastavro writes: embeddings packed, timestamp in
-microseconds. Whatever the entry is (a dict, a Mapping that raises, not a mapping at
+rules and reasons of schemas/validation.json, which schemas/src/validate.ts reads too:
+validation_table.py), stops at the first broken one and names it, and builds the
+record fastavro writes: embeddings packed, timestamp in microseconds. Whatever the entry is (a dict, a Mapping that raises, not a mapping at
 all), the result is a record or an InvalidEntryError."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from .errors import MISSING, InvalidEntryError, InvalidOptionError
 from .timestamp import parse_timestamp
+from .validation_table import limits, reason, rules
 from .vectors import pack_embedding
 
-DEFAULT_DIM = 768
 
-
-class limits:  # noqa: N801 - a namespace of constants, named as in TypeScript
-    session_id_max_chars = 256
-    error_code_max_chars = 128
-    error_message_max_chars = 4096
-    stack_trace_max_chars = 32_768
-    tags_max_count = 32
-    tag_max_chars = 128
-    context_doc_ids_max_count = 256
-    embedding_max_dim = 65_536
-    context_size_max = 2_147_483_647
-
-
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
-UUID_REASON = "must be a lowercase UUID (8-4-4-4-12 hex digits)"
-MODEL_REASON = "must be one of tiny, small, medium, large"
-MODEL_SIZES = ("tiny", "small", "medium", "large")
-_MODELS = frozenset(MODEL_SIZES)
+def __getattr__(name: str) -> Any:
+    # DEFAULT_DIM as a module attribute, as before, without reading the table at import.
+    if name == "DEFAULT_DIM":
+        return rules.default_dim
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_dim(dim: object, option: str = "embedding_dim") -> int:
     if type(dim) is not int or not 1 <= dim <= limits.embedding_max_dim:
-        raise InvalidOptionError(option, dim, f"must be an integer within 1..{limits.embedding_max_dim}")
+        raise InvalidOptionError(option, dim, reason("dim", max=limits.embedding_max_dim))
     return dim
 
 
-def validate_entry(entry: object, dim: int = DEFAULT_DIM) -> None:
-    """Raises InvalidEntryError for the first field that breaks a rule."""
-    to_avro_record(entry, dim)
+def validate_entry(entry: object, dim: int | None = None) -> None:
+    """Raises InvalidEntryError for the first field that breaks a rule; dim None is the default (768)."""
+    to_avro_record(entry, rules.default_dim if dim is None else dim)
 
 
-def to_avro_record(entry: object, dim: int = DEFAULT_DIM) -> dict[str, Any]:
+def to_avro_record(entry: object, dim: int) -> dict[str, Any]:
     e = _mapping(entry, "entry")
     get = e.get
     _uuid(get("request_id", MISSING), "request_id")
@@ -56,22 +42,16 @@ def to_avro_record(entry: object, dim: int = DEFAULT_DIM) -> dict[str, Any]:
 
     routing = _mapping(get("routing_decision", MISSING), "routing_decision")
     _model(routing.get("model", MISSING), "routing_decision.model")
-    context_size = routing.get("context_size", MISSING)
-    if type(context_size) is not int or not 0 <= context_size <= limits.context_size_max:
-        if not _is_int(context_size):
-            _number(context_size, "routing_decision.context_size")
-            _fail("routing_decision.context_size", context_size, f"must be an integer within 0..{limits.context_size_max}")
-        if not 0 <= context_size <= limits.context_size_max:
-            _fail("routing_decision.context_size", context_size, f"must be an integer within 0..{limits.context_size_max}")
+    _context_size(routing.get("context_size", MISSING), "routing_decision.context_size")
     _non_negative(routing.get("temperature", MISSING), "routing_decision.temperature")
     _unit(routing.get("top_p", MISSING), "routing_decision.top_p")
     _unit(routing.get("confidence", MISSING), "routing_decision.confidence")
     probs = routing.get("model_probs", MISSING)
     if not isinstance(probs, (list, tuple)):
-        _fail("routing_decision.model_probs", probs, _missing_or(probs, "must be an array of 4 numbers"))
-    if len(probs) != 4:
-        _fail("routing_decision.model_probs", probs, "must have exactly 4 values (tiny, small, medium, large)")
-    for i in range(4):
+        _fail("routing_decision.model_probs", probs, _missing_or(probs, reason("modelProbsArray")))
+    if len(probs) != rules.model_count:
+        _fail("routing_decision.model_probs", probs, reason("modelProbsCount"))
+    for i in range(rules.model_count):
         _unit(probs[i], "routing_decision.model_probs", i)
 
     _model(get("model_used", MISSING), "model_used")
@@ -102,7 +82,7 @@ def to_avro_record(entry: object, dim: int = DEFAULT_DIM) -> dict[str, Any]:
             _string(stack, "error.stack_trace", 0, limits.stack_trace_max_chars, nullable=True)
         recovery = err.get("recovery_attempted", MISSING)
         if type(recovery) is not bool:
-            _fail("error.recovery_attempted", recovery, _missing_or(recovery, "must be a boolean"))
+            _fail("error.recovery_attempted", recovery, _missing_or(recovery, reason("boolean")))
 
     metrics = get("quality_metrics", MISSING)
     if metrics is not None:
@@ -131,50 +111,59 @@ def to_avro_record(entry: object, dim: int = DEFAULT_DIM) -> dict[str, Any]:
     }
 
 
-def _fail(field: str, value: object, reason: str, index: int | None = None) -> None:
-    raise InvalidEntryError(field if index is None else f"{field}[{index}]", value, reason)
+def _fail(field: str, value: object, why: str, index: int | None = None) -> None:
+    raise InvalidEntryError(field if index is None else f"{field}[{index}]", value, why)
 
 
-def _missing_or(value: object, reason: str, nullable: bool = False) -> str:
+def _missing_or(value: object, why: str, nullable: bool = False) -> str:
     if value is MISSING:
-        return "is required (null when absent)" if nullable else "is required"
-    return reason
+        return reason("requiredOrNull") if nullable else reason("required")
+    return why
 
 
 def _mapping(value: object, field: str, nullable: bool = False) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        _fail(field, value, _missing_or(value, "must be an object or null" if nullable else "must be an object", nullable))
+        _fail(field, value, _missing_or(value, reason("objectOrNull" if nullable else "object"), nullable))
     return value  # type: ignore[return-value]
 
 
 def _array(value: object, field: str, max_count: int) -> list[Any] | tuple[Any, ...]:
     if not isinstance(value, (list, tuple)):
-        _fail(field, value, _missing_or(value, "must be an array"))
+        _fail(field, value, _missing_or(value, reason("array")))
     if len(value) > max_count:  # type: ignore[arg-type]
-        _fail(field, value, f"must have at most {max_count} entries, has {len(value)}")  # type: ignore[arg-type]
+        _fail(field, value, reason("tooMany", max=max_count, count=len(value)))  # type: ignore[arg-type]
     return value  # type: ignore[return-value]
 
 
 def _string(value: object, field: str, lo: int, hi: int, nullable: bool = False, index: int | None = None) -> None:
     if type(value) is not str:
         if not isinstance(value, str):
-            _fail(field, value, _missing_or(value, "must be a string or null" if nullable else "must be a string", nullable), index)
+            _fail(field, value, _missing_or(value, reason("stringOrNull" if nullable else "string"), nullable), index)
     # Lengths count UTF-16 code units, as String#length does in TypeScript.
     n = len(value) if value.isascii() else len(value.encode("utf-16-le")) // 2  # type: ignore[union-attr]
     if n < lo:
-        _fail(field, value, "must not be empty", index)
+        _fail(field, value, reason("empty"), index)
     if n > hi:
-        _fail(field, value, f"must be at most {hi} characters, is {n}", index)
+        _fail(field, value, reason("tooLong", max=hi, length=n), index)
 
 
 def _uuid(value: object, field: str, index: int | None = None) -> None:
-    if type(value) is not str or _UUID.match(value) is None:
-        _fail(field, value, _missing_or(value, UUID_REASON), index)
+    if type(value) is not str or rules.uuid.fullmatch(value) is None:
+        _fail(field, value, _missing_or(value, reason("uuid")), index)
 
 
 def _model(value: object, field: str) -> None:
-    if type(value) is not str or value not in _MODELS:
-        _fail(field, value, _missing_or(value, MODEL_REASON))
+    if type(value) is not str or value not in rules.models:
+        _fail(field, value, _missing_or(value, reason("model")))
+
+
+def _context_size(value: object, field: str) -> None:
+    if type(value) is not int or not 0 <= value <= limits.context_size_max:
+        if not _is_int(value):
+            _number(value, field)
+            _fail(field, value, reason("contextSize", max=limits.context_size_max))
+        if not 0 <= value <= limits.context_size_max:  # type: ignore[operator]
+            _fail(field, value, reason("contextSize", max=limits.context_size_max))
 
 
 def _is_int(value: object) -> bool:
@@ -186,20 +175,20 @@ def _number(value: object, field: str, index: int | None = None) -> float:
     if t is float or t is int:
         f = value
     elif isinstance(value, bool) or not (isinstance(value, (int, float)) or hasattr(value, "__float__")) or isinstance(value, str):
-        _fail(field, value, _missing_or(value, "must be a number"), index)
+        _fail(field, value, _missing_or(value, reason("number")), index)
     else:
         f = float(value)  # type: ignore[arg-type]
     if not math.isfinite(f):  # type: ignore[arg-type]
-        _fail(field, value, "must be finite", index)
+        _fail(field, value, reason("finite"), index)
     return f  # type: ignore[return-value]
 
 
 def _unit(value: object, field: str, index: int | None = None) -> None:
     n = _number(value, field, index)
     if not 0 <= n <= 1:
-        _fail(field, value, "must be within 0..1", index)
+        _fail(field, value, reason("unit"), index)
 
 
 def _non_negative(value: object, field: str) -> None:
     if _number(value, field) < 0:
-        _fail(field, value, "must be 0 or more")
+        _fail(field, value, reason("nonNegative"))

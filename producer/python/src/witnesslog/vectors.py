@@ -9,8 +9,8 @@ import sys
 from array import array
 
 from .errors import MISSING, InvalidEntryError
+from .validation_table import reason, rules
 
-FLOAT32_MAX = 3.4028234663852886e38
 _SWAP = sys.byteorder != "little"
 
 
@@ -20,9 +20,9 @@ def pack_embedding(value: object, field: str, dim: int, may_be_empty: bool) -> b
     if np is not None and isinstance(value, np.ndarray):
         return _pack_ndarray(np, value, field, dim, may_be_empty)
     if isinstance(value, (bytes, bytearray, memoryview)):
-        raise InvalidEntryError(field, value, "must be a numpy array or a list of numbers, not bytes")
+        raise InvalidEntryError(field, value, reason("embeddingBytes"))
     if not isinstance(value, (list, tuple, array)):
-        raise InvalidEntryError(field, value, _missing_or(value, "must be a numpy array or a list of numbers"))
+        raise InvalidEntryError(field, value, _missing_or(value, reason("embeddingType")))
     _check_length(value, len(value), field, dim, may_be_empty)
     try:
         packed = value if isinstance(value, array) and value.typecode == "f" else array("f", value)
@@ -39,16 +39,16 @@ def pack_embedding(value: object, field: str, dim: int, may_be_empty: bool) -> b
 
 def _pack_ndarray(np, value, field: str, dim: int, may_be_empty: bool) -> bytes:  # type: ignore[no-untyped-def]
     if value.ndim != 1:
-        raise InvalidEntryError(field, value, f"must be a 1-D array, has shape {tuple(value.shape)}")
+        raise InvalidEntryError(field, value, reason("embeddingShape", shape=tuple(value.shape)))
     _check_length(value, value.shape[0], field, dim, may_be_empty)
     if value.dtype.kind not in "fiub":
-        raise InvalidEntryError(field, value, f"must hold numbers, has dtype {value.dtype}")
+        raise InvalidEntryError(field, value, reason("embeddingDtype", dtype=value.dtype))
     if value.dtype == np.float32:
         packed = value
     else:
         wide = value.astype(np.float64, copy=False)
         # Checked before the cast: a finite double past float32's range would become inf on the wire.
-        if wide.shape[0] and not (np.isfinite(wide).all() and float(np.abs(wide).max()) <= FLOAT32_MAX):
+        if wide.shape[0] and not (np.isfinite(wide).all() and float(np.abs(wide).max()) <= rules.float32_max):
             _name_bad_value(wide.tolist(), field)
         packed = wide.astype(np.float32)
     if packed.shape[0] and not np.isfinite(packed).all():
@@ -58,23 +58,23 @@ def _pack_ndarray(np, value, field: str, dim: int, may_be_empty: bool) -> bytes:
 
 def _check_length(value: object, length: int, field: str, dim: int, may_be_empty: bool) -> None:
     if length != dim and not (may_be_empty and length == 0):
-        raise InvalidEntryError(field, value, f"must {'be empty or ' if may_be_empty else ''}have exactly {dim} values, has {length}")
+        raise InvalidEntryError(field, value, reason("embeddingLengthOrEmpty" if may_be_empty else "embeddingLength", dim=dim, length=length))
 
 
 def _name_bad_value(values, field: str) -> None:  # type: ignore[no-untyped-def]
     for i, x in enumerate(values):
         if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
-            raise InvalidEntryError(f"{field}[{i}]", x, "must be a number")
+            raise InvalidEntryError(f"{field}[{i}]", x, reason("number"))
         try:
             f = float(x)
         except (TypeError, ValueError, OverflowError):
-            raise InvalidEntryError(f"{field}[{i}]", x, "must be a number") from None
+            raise InvalidEntryError(f"{field}[{i}]", x, reason("number")) from None
         if not math.isfinite(f):
-            raise InvalidEntryError(f"{field}[{i}]", x, "must be finite")
-        if abs(f) > FLOAT32_MAX:
-            raise InvalidEntryError(f"{field}[{i}]", x, "must fit in a float32 (magnitude up to 3.4e38)")
-    raise InvalidEntryError(field, values, "must hold finite float32 values")
+            raise InvalidEntryError(f"{field}[{i}]", x, reason("finite"))
+        if abs(f) > rules.float32_max:
+            raise InvalidEntryError(f"{field}[{i}]", x, reason("float32"))
+    raise InvalidEntryError(field, values, reason("embeddingValues"))
 
 
-def _missing_or(value: object, reason: str) -> str:
-    return "is required" if value is MISSING else reason
+def _missing_or(value: object, why: str) -> str:
+    return reason("required") if value is MISSING else why

@@ -1,0 +1,145 @@
+"""From an entry handed to WitnessProducer to a message in librdkafka's queue: read once,
+sampled, redacted, encoded, counted as accepted (or dropped under one reason). A mixin of
+WitnessProducer: it reads the producer's options, codec, counters and `_kafka`."""
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any, Optional
+
+from confluent_kafka import KafkaError, KafkaException
+
+from .errors import InvalidEntryError, ProducerClosedError, QueueFullError, RedactFailedError, SendFailedError
+
+
+class _Enqueue:
+    def _snapshot(self, entry: Any, sampled: bool, raise_refused: bool = False) -> Any:
+        """Read the entry once into a plain dict, then sample (record() only) and redact
+        that copy; _DROPPED (counted) when it is dropped. A hostile mapping cannot change
+        between validation and encoding: only the copy is read from here on."""
+        try:
+            copy = _read_once(entry)
+        except Exception as err:  # noqa: BLE001 - whatever reading raised, one invalid entry
+            self._count_drop("invalid")
+            if self._warn_invalid():
+                self._log.warning("invalid witness entry dropped: reading it raised %s (dropped_invalid=%d)", type(err).__name__, self._dropped["invalid"])
+            if raise_refused:
+                raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
+            return _DROPPED
+        if copy is None:
+            return entry  # not a mapping: the validator names it
+        rate = self.options.sample_rate
+        # An entry with an error is always kept: failures are what the log is searched for.
+        if sampled and rate < 1 and copy.get("error") is None and random.random() >= rate:
+            self._count_drop("sampled_out")
+            return _DROPPED
+        redact = self.options.redact
+        if redact is not None:
+            try:
+                redacted = redact(copy)
+                copy = copy if redacted is copy else _read_once(redacted)
+                if copy is None:
+                    raise TypeError(f"the hook returned a {type(redacted).__name__}, not a mapping")
+            except Exception as err:  # noqa: BLE001 - a failing hook never reaches the caller
+                self._count_drop("redact_failed")
+                if self._warn_invalid():
+                    self._log.warning("the redact hook threw %s; witness entry dropped (redact_failed=%d)", type(err).__name__, self._dropped["redact_failed"])
+                if raise_refused:
+                    raise RedactFailedError(err) from err
+                return _DROPPED
+        return copy
+
+    def _encode(self, entry: Any, raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
+        """(key, value, size), or None (counted as invalid) when the entry cannot be sent."""
+        try:
+            value = self._codec.encode(entry)
+            key = entry["session_id"].encode("utf-8")
+            size = len(key) + len(value)
+            if size > self.options.max_batch_bytes:
+                raise InvalidEntryError(
+                    "(encoded entry)", f"{size} bytes", f"at most max_batch_bytes = {self.options.max_batch_bytes} bytes once encoded"
+                )
+            return key, value, size
+        except Exception as err:  # noqa: BLE001 - whatever reading the entry raised, it is one invalid entry
+            self._count_drop("invalid")
+            if self._warn_invalid():
+                self._log.warning("invalid witness entry dropped: %s (dropped_invalid=%d)", err, self._dropped["invalid"])
+            if raise_invalid:
+                if isinstance(err, InvalidEntryError):
+                    raise
+                raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
+            return None
+
+    def _produce(self, entry: Any, key: bytes, value: bytes, size: int, on_delivery: Any) -> Optional[BaseException]:
+        """Accepts and hands the message to librdkafka; the error when it refused it."""
+        ok = entry.get("error") is None  # validated: a plain None or an error record
+        by_model = self._witnessed.get(entry.get("model_used"), self._witnessed["other"])
+        outcome = "success" if ok else "error"
+        with self._cond:
+            try:
+                if on_delivery is None:
+                    self._kafka.produce(self.options.topic, value, key)
+                else:
+                    self._kafka.produce(self.options.topic, value, key, on_delivery=on_delivery)
+            except BufferError:
+                # librdkafka's own cap (the backstop of ours): never accepted.
+                self._dropped["queue_full"] += 1
+                return QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
+            except KafkaException as err:
+                # Accepted and refused at once (e.g. message too large): counted as send_failed.
+                self._recorded += 1
+                self._success += ok
+                self._error += not ok
+                by_model[outcome] += 1
+                self._dropped["send_failed"] += 1
+                return SendFailedError(err.args[0].name() if err.args else str(err), self.options.topic)
+            self._recorded += 1
+            self._success += ok
+            self._error += not ok
+            by_model[outcome] += 1
+            self._pending += 1
+            self._pending_bytes += size
+            if self._dropped_full:
+                self._log.info("queue accepts entries again after %d drops (pending=%d)", self._dropped_full, self._pending)
+                self._dropped_full = 0
+        return None
+
+    def _start_critical(self, entry: Any, settle: Any) -> None:
+        if not self._accepting:
+            self._count_drop("closed")
+            raise ProducerClosedError()
+        entry = self._snapshot(entry, sampled=False, raise_refused=True)
+        key, value, size = self._encode(entry, raise_invalid=True)  # type: ignore[misc]
+        if self._pending_bytes + size > self.options.max_queue_bytes:
+            self._count_drop("queue_full")
+            raise QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
+
+        def on_delivery(err: Optional[KafkaError], msg: Any) -> None:
+            self._on_delivery(err, msg)
+            settle(None if err is None else SendFailedError(err.name(), self.options.topic))
+
+        refused = self._produce(entry, key, value, size, on_delivery)
+        if refused is not None:
+            raise refused
+
+
+_DROPPED = object()  # _snapshot's answer for an entry it dropped (None is an entry the validator names)
+
+
+def _read_once(entry: Any) -> Optional[dict[str, Any]]:
+    """A plain dict with each field of a mapping read once (nested error record too);
+    None when the entry is not a mapping. Raises whatever the object raises."""
+    if not isinstance(entry, Mapping):
+        return None
+    copy = {key: entry[key] for key in list(entry.keys())}
+    error = copy.get("error")
+    if isinstance(error, Mapping):
+        copy["error"] = {key: error[key] for key in list(error.keys())}
+    return copy
+
+
+def _request_id(entry: Any) -> str:
+    try:
+        return str(entry["request_id"])
+    except Exception:  # noqa: BLE001
+        return "(unknown)"
