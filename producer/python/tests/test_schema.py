@@ -25,8 +25,8 @@ def test_fingerprint_equals_fastavro_and_the_typescript_codec():
     assert v1.canonical_form == form
     # fastavro prints the fingerprint's bytes little-endian.
     assert bytes.fromhex(fastavro.schema.fingerprint(form, "CRC-64-AVRO")) == v1.fingerprint.to_bytes(8, "little")
-    # schemas/test/integration/fingerprint.test.ts asserts the same value for the TypeScript codec.
-    ts_test = (REPO / "schemas" / "test" / "integration" / "fingerprint.test.ts").read_text(encoding="utf-8")
+    # schemas/test/unit/fingerprint.test.ts asserts the same value for the TypeScript codec.
+    ts_test = (REPO / "schemas" / "test" / "unit" / "fingerprint.test.ts").read_text(encoding="utf-8")
     assert f"'{v1.fingerprint_hex}'" in ts_test
     assert v1.header == b"\xc3\x01" + bytes.fromhex("1384dc295d7bb3d5")
 
