@@ -111,10 +111,7 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
 
   const q = createWitnessQuery({ url, collection, ...(apiKey ? { apiKey } : {}) });
   const out = (text: string, data: unknown) => io.stdout(values.json ? json(data) : text);
-  if (isPostmortem(command)) {
-    await runPostmortem(command, values, q, io.stdout);
-    return EXIT.found;
-  }
+  if (isPostmortem(command)) return runPostmortem(command, values, q, io.stdout).then(() => EXIT.found);
 
   switch (command) {
     case 'get': {
