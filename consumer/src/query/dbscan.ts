@@ -10,9 +10,10 @@
 // (minSize-1)-th nearest neighbour; points inside a tight group have small ones,
 // scattered points large ones. Otsu's split of those values (the cut that
 // maximises the between-class variance) separates the two. When the split shows
-// no real contrast (the mean of the far side under twice the near side's), the
-// sample is all alike: near-duplicates (similarity >= 0.9) still group, so a
-// sample that is one failure repeated forms its cluster and unrelated entries stay unclustered.
+// no real contrast (the mean of the far side under twice the near side's, or the
+// far side itself within 0.1 of its neighbours), the sample is all alike:
+// near-duplicates (similarity >= 0.9) still group, so a sample that is one
+// failure repeated forms its cluster and unrelated entries stay unclustered.
 /** A symmetric neighbour graph over points 0..n-1; each list best first. */
 export type NeighbourGraph = Array<Array<{ j: number; sim: number }>>;
 
@@ -51,7 +52,8 @@ export function chooseThreshold(graph: NeighbourGraph, minSize: number): number 
   }
   const near = core.slice(0, split).reduce((s, x) => s + x, 0) / split;
   const far = (total - near * split) / (core.length - split);
-  if (far < 2 * near) return FALLBACK_THRESHOLD;
+  // No contrast, or a contrast inside one tight blob (even its far side is near-duplicates).
+  if (far < 2 * near || far <= 1 - FALLBACK_THRESHOLD) return FALLBACK_THRESHOLD;
   // Halfway between the last dense point and the first sparse one, as a similarity.
   return 1 - (core[split - 1]! + core[split]!) / 2;
 }
