@@ -129,16 +129,23 @@ def walk(value: Any) -> list[Any]:
     return [q for p in as_items(value) for q in [p, *walk(p.prefetch)]]
 
 
-def prefetch(stages: dict[int, tuple[Stage, Any]], excluded: Stage, p: models.Prefetch) -> Any:
-    stage, query = stages[id(p)]
+def prefetch(stages: dict[int, tuple[Stage, Any]], excluded: Stage, p: models.Prefetch, outer: Any) -> Any:
+    """A prefetch as Edge's; `outer` is the filter of the stages above it, which the
+    server applies to every prefetch below (a filter on the query filters its candidates)."""
+    _, query = stages[id(p)]
+    inner = both(outer, p.filter)
     return edge.Prefetch(
         limit=p.limit if p.limit is not None else DEFAULT_LIMIT,
         query=query,
-        prefetches=[prefetch(stages, excluded, q) for q in as_items(p.prefetch)] or None,
+        prefetches=[prefetch(stages, excluded, q, inner) for q in as_items(p.prefetch)] or None,
         params=search_params(p.params),
-        filter=excluded.filter(p.filter),
+        filter=excluded.filter(inner),
         score_threshold=p.score_threshold,
     )
+
+
+def both(a: Any, b: Any) -> Any:
+    return models.Filter(must=[a, b]) if a and b else a or b
 
 
 def as_items(value: Any) -> list[Any]:
@@ -168,7 +175,7 @@ def edge_request(store: EdgeStore, c: Collection, req: Any, limit: int | None = 
         limit=limit if limit is not None else req.limit if req.limit is not None else DEFAULT_LIMIT,
         offset=offset,
         query=stages[id(req)][1],
-        prefetches=[prefetch(stages, excluded, q) for q in as_items(req.prefetch)] or None,
+        prefetches=[prefetch(stages, excluded, q, req.filter) for q in as_items(req.prefetch)] or None,
         with_payload=with_payload(req.with_payload, False),
         with_vector=with_vector(req.with_vector),
         filter=excluded.filter(req.filter),
