@@ -97,12 +97,6 @@ class Stage:
         items = context if isinstance(context, list) else [context] if context is not None else []
         return [edge.ContextPair(self.vector(p.positive), self.vector(p.negative)) for p in items]
 
-    def filter(self, f: Any) -> Any:
-        """The stage's filter, the points its query names left out."""
-        if self.ids:
-            f = models.Filter(must=[f] if f else None, must_not=[models.HasIdCondition(has_id=self.ids)])
-        return to_filter(f)
-
 
 def average_vector(positives: list[list[float]], negatives: list[list[float]]) -> list[float]:
     """The server's average_vector recommendation: avg(positive) + (avg(positive) - avg(negative))."""
@@ -129,23 +123,17 @@ def walk(value: Any) -> list[Any]:
     return [q for p in as_items(value) for q in [p, *walk(p.prefetch)]]
 
 
-def prefetch(stages: dict[int, tuple[Stage, Any]], excluded: Stage, p: models.Prefetch, outer: Any) -> Any:
-    """A prefetch as Edge's; `outer` is the filter of the stages above it, which the
-    server applies to every prefetch below (a filter on the query filters its candidates)."""
-    _, query = stages[id(p)]
-    inner = both(outer, p.filter)
+def prefetch(queries: dict[int, Any], p: models.Prefetch) -> Any:
+    """A prefetch as Edge's. The request's filter (with the ids left out) is not
+    repeated here: Edge applies it to every prefetch, as the server does."""
     return edge.Prefetch(
         limit=p.limit if p.limit is not None else DEFAULT_LIMIT,
-        query=query,
-        prefetches=[prefetch(stages, excluded, q, inner) for q in as_items(p.prefetch)] or None,
+        query=queries[id(p)],
+        prefetches=[prefetch(queries, q) for q in as_items(p.prefetch)] or None,
         params=search_params(p.params),
-        filter=excluded.filter(inner),
+        filter=to_filter(p.filter),
         score_threshold=p.score_threshold,
     )
-
-
-def both(a: Any, b: Any) -> Any:
-    return models.Filter(must=[a, b]) if a and b else a or b
 
 
 def as_items(value: Any) -> list[Any]:
@@ -165,20 +153,23 @@ def edge_request(store: EdgeStore, c: Collection, req: Any, limit: int | None = 
         at_least(p.limit, 1, "prefetch.limit")
         if p.lookup_from is not None:
             raise ApiError(400, "Bad request: lookup_from is not supported by the embedded engine")
-    stages: dict[int, tuple[Stage, Any]] = {}
+    queries: dict[int, Any] = {}
+    named: list[Any] = []
     for p in [req, *walk(req.prefetch)]:
         stage = Stage(store, c, p.using)
-        stages[id(p)] = (stage, stage.query(p.query))
-    excluded = Stage(store, c, None)
-    excluded.ids = [i for stage, _ in stages.values() for i in stage.ids]
+        queries[id(p)] = stage.query(p.query)
+        named += stage.ids
+    filter_ = req.filter
+    if named:
+        filter_ = models.Filter(must=[filter_] if filter_ else None, must_not=[models.HasIdCondition(has_id=named)])
     return edge.QueryRequest(
         limit=limit if limit is not None else req.limit if req.limit is not None else DEFAULT_LIMIT,
         offset=offset,
-        query=stages[id(req)][1],
-        prefetches=[prefetch(stages, excluded, q, req.filter) for q in as_items(req.prefetch)] or None,
+        query=queries[id(req)],
+        prefetches=[prefetch(queries, q) for q in as_items(req.prefetch)] or None,
         with_payload=with_payload(req.with_payload, False),
         with_vector=with_vector(req.with_vector),
-        filter=excluded.filter(req.filter),
+        filter=to_filter(filter_),
         score_threshold=req.score_threshold,
         params=search_params(req.params),
     )

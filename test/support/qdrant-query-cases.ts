@@ -158,7 +158,7 @@ export function queryCases(d: Data): Case[] {
       body: { prefetch: { prefetch: { query: v(1, 0), using: 'query', limit: 30 }, query: v(6, 1), using: 'response', limit: 12 }, query: id(10), using: 'query', limit: 5, with_payload: ['request_id'] },
     },
     { name: 'fusion rrf (vector and id prefetches)', method: 'POST', path: q, body: { prefetch: twoWays, query: { fusion: 'rrf' }, limit: 5 }, check: sameRanking },
-    { name: 'fusion dbsf, filtered', method: 'POST', path: q, body: { prefetch: twoWays, query: { fusion: 'dbsf' }, filter: { must: [{ key: 'tags', match: { value: 'prod' } }] }, limit: 6 } },
+    { name: 'fusion dbsf, filtered', method: 'POST', path: q, body: { prefetch: twoWays, query: { fusion: 'dbsf' }, filter: { must: [{ key: 'tags', match: { value: 'eu' } }] }, limit: 6 } },
     { name: 'rrf with k', method: 'POST', path: q, body: { prefetch: twoWays, query: { rrf: { k: 10 } }, limit: 7 }, check: sameRanking },
     // Recommend, discover, context.
     { name: 'recommend average_vector (ids and a vector)', method: 'POST', path: q, body: { query: { recommend: { positive: [id(3), v(20, 0)], negative: [id(7)] } }, using: 'query', limit: 5 } },
