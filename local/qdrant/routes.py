@@ -229,6 +229,7 @@ def count(store: Store, p: dict, body: Any, q: dict) -> Any:
 def facet(store: Store, p: dict, body: Any, q: dict) -> Any:
     c = store.get(p["name"])
     req = parse(models.FacetRequest, body)
+    at_least(req.limit, 1, "facet_request.limit")
     request = edge.FacetRequest(key=req.key, limit=req.limit if req.limit is not None else 10, exact=bool(req.exact), filter=to_filter(req.filter))
     res = run(lambda: c.shard.facet(request))
     return {"hits": [{"value": h.value, "count": h.count} for h in res.hits]}
