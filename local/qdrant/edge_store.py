@@ -231,6 +231,7 @@ class EdgeStore:
         name = using or ""
         if isinstance(vector, dict):
             if name not in vector:
-                raise EngineError(400, f"Wrong input: Vector `{name}` not found in point {point_id}")
+                # The server's answer to a query by a point that lacks the vector.
+                raise EngineError(404, f'Not found: Vector with name "{name}" for point not found')
             return list(vector[name])
         return list(vector)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-import numpy as np
 import qdrant_edge as edge
 from qdrant_client import models
 from qdrant_client.http.models import PayloadSchemaType
@@ -25,6 +24,8 @@ from edge_store import (
     with_payload,
     with_vector,
 )
+from query_api import at_least, edge_request, order_by
+from query_groups import matrix_offsets, matrix_pairs, query_groups
 from validation import ApiError, parse, parse_id, parse_points_list
 
 VERSION = "1.19.0-edge"
@@ -166,33 +167,30 @@ def _payload(store: Store, name: str, body: Any, overwrite: bool) -> Any:
 
 def _query(store: Store, name: str, req: Any) -> dict[str, Any]:
     c = store.get(name)
-    if req.prefetch:
-        raise ApiError(400, "Bad request: prefetch is not supported by the embedded engine")
-    query = req.query.nearest if isinstance(req.query, models.NearestQuery) else req.query
-    filter_ = req.filter
-    if isinstance(query, (str, int)):
-        # A query by point id: the point's own vector, the point itself left out, as the server does.
-        pid = parse_id(query)
-        query = store.vector_of(c, pid, req.using)
-        filter_ = models.Filter(must=[filter_] if filter_ else None, must_not=[models.HasIdCondition(has_id=[pid])])
-    elif query is not None and not isinstance(query, list):
-        raise ApiError(400, f"Bad request: query {type(query).__name__} is not supported by the embedded engine")
-    request = edge.QueryRequest(
-        limit=req.limit if req.limit is not None else 10,
-        offset=req.offset,
-        query=None if query is None else edge.Query.Nearest(np.asarray(query, dtype=np.float32).tolist(), using=req.using),
-        with_payload=with_payload(req.with_payload, False),
-        with_vector=with_vector(req.with_vector),
-        filter=to_filter(filter_),
-        score_threshold=req.score_threshold,
-        params=edge.SearchParams(hnsw_ef=req.params.hnsw_ef, exact=bool(req.params.exact)) if req.params else None,
-    )
+    at_least(req.limit, 1, "internal.limit")
+    request = edge_request(store, c, req, offset=req.offset)
     return {"points": [record_json(pt, scored=True) for pt in run(lambda: c.shard.query(request))]}
 
 
 @route("POST", "/collections/{name}/points/query")
 def query(store: Store, p: dict, body: Any, q: dict) -> Any:
     return _query(store, p["name"], parse(models.QueryRequest, body))
+
+
+@route("POST", "/collections/{name}/points/query/groups")
+def query_groups_route(store: Store, p: dict, body: Any, q: dict) -> Any:
+    c = store.get(p["name"])
+    return query_groups(store, c, parse(models.QueryGroupsRequest, body))
+
+
+@route("POST", "/collections/{name}/points/search/matrix/pairs")
+def matrix_pairs_route(store: Store, p: dict, body: Any, q: dict) -> Any:
+    return matrix_pairs(store, store.get(p["name"]), parse(models.SearchMatrixRequest, body))
+
+
+@route("POST", "/collections/{name}/points/search/matrix/offsets")
+def matrix_offsets_route(store: Store, p: dict, body: Any, q: dict) -> Any:
+    return matrix_offsets(store, store.get(p["name"]), parse(models.SearchMatrixRequest, body))
 
 
 @route("POST", "/collections/{name}/points/query/batch")
@@ -206,18 +204,14 @@ def query_batch(store: Store, p: dict, body: Any, q: dict) -> Any:
 def scroll(store: Store, p: dict, body: Any, q: dict) -> Any:
     c = store.get(p["name"])
     req = parse(models.ScrollRequest, body)
-    order_by = None
-    if req.order_by is not None:
-        o = models.OrderBy(key=req.order_by) if isinstance(req.order_by, str) else req.order_by
-        direction = edge.Direction.Desc if o.direction == models.Direction.DESC else edge.Direction.Asc
-        order_by = edge.OrderBy(o.key, direction=direction, start_from=o.start_from)
+    at_least(req.limit, 1, "scroll_request.limit")
     request = edge.ScrollRequest(
         offset=None if req.offset is None else point_key(req.offset),
         limit=req.limit if req.limit is not None else 10,
         filter=to_filter(req.filter),
         with_payload=with_payload(req.with_payload, True),
         with_vector=with_vector(req.with_vector),
-        order_by=order_by,
+        order_by=None if req.order_by is None else order_by(req.order_by),
     )
     points, next_offset = run(lambda: c.shard.scroll(request))
     return {"points": [record_json(pt) for pt in points], "next_page_offset": None if next_offset is None else rest_id(next_offset)}
@@ -235,6 +229,7 @@ def count(store: Store, p: dict, body: Any, q: dict) -> Any:
 def facet(store: Store, p: dict, body: Any, q: dict) -> Any:
     c = store.get(p["name"])
     req = parse(models.FacetRequest, body)
+    at_least(req.limit, 1, "facet_request.limit")
     request = edge.FacetRequest(key=req.key, limit=req.limit if req.limit is not None else 10, exact=bool(req.exact), filter=to_filter(req.filter))
     res = run(lambda: c.shard.facet(request))
     return {"hits": [{"value": h.value, "count": h.count} for h in res.hits]}
