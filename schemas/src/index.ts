@@ -42,6 +42,9 @@ export type {
   LatencyComponent,
   ErrorInfo,
   QualityMetrics,
+  ProducerIdentity,
+  TraceContext,
+  TokenUsage,
 } from './entry.js';
 export type { ValidateOptions } from './validate.js';
 export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';
