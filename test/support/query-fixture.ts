@@ -31,13 +31,16 @@ function vector(scale: number): Float32Array {
 export function fixtureEntry(i: number, now: number): WitnessEntry {
   // All four models, unevenly (4:2:2:1), so a per-model count is not just N/4.
   const model = MODELS[[0, 0, 1, 2, 0, 3, 1, 0, 2][i % 9]!]!;
+  // The router's choice differs from the model that served every fourth entry (a
+  // fallback); confidence varies; a third of the decisions have no model above 0.5.
+  const routed = i % 4 === 1 ? MODELS[(MODELS.indexOf(model) + 1) % MODELS.length]! : model;
   const base = createWitnessEntry(`session-${i % 6}`, vector(3), {
-    model,
+    model: routed,
     context_size: 1024,
     temperature: 0.7,
     top_p: 0.95,
-    confidence: 0.8,
-    model_probs: [0.1, 0.2, 0.3, 0.4],
+    confidence: 0.3 + (i % 7) / 10,
+    model_probs: i % 3 === 0 ? [0.4, 0.3, 0.2, 0.1] : [0.1, 0.1, 0.2, 0.6],
   });
   const tags = [...(i % 2 === 0 ? ['even'] : []), ...(i % 3 === 0 ? ['three'] : []), ...(i % 5 === 0 ? ['five'] : [])];
   const total = 100 + ((i * 37) % 500);
@@ -51,13 +54,22 @@ export function fixtureEntry(i: number, now: number): WitnessEntry {
         : null;
   return {
     ...base,
+    model_used: model,
     quality_score: (i % 10) / 10,
-    latency: { embedding_ms: 1, retrieval_ms: 10, routing_ms: 1, attention_ms: 20, generation_ms: total - 32, total_ms: total },
+    latency: latencyOf(i, total),
     response_embedding: i % 2 === 0 ? vector(0.5) : [],
     timestamp: timestampFromMicros(micros),
     error,
     tags,
   };
+}
+
+// Generation is the slowest part of most entries, retrieval of every sixth, attention of the next.
+function latencyOf(i: number, total: number): WitnessEntry['latency'] {
+  const long = total - 32;
+  if (i % 6 === 0) return { embedding_ms: 1, retrieval_ms: long, routing_ms: 1, attention_ms: 20, generation_ms: 10, total_ms: total };
+  if (i % 6 === 1) return { embedding_ms: 1, retrieval_ms: 10, routing_ms: 1, attention_ms: long, generation_ms: 20, total_ms: total };
+  return { embedding_ms: 1 + (i % 4), retrieval_ms: 10, routing_ms: 1, attention_ms: 20, generation_ms: long, total_ms: total };
 }
 
 export interface WitnessLogFixture {
@@ -68,15 +80,20 @@ export interface WitnessLogFixture {
 
 /** Produces `count` entries and waits until the consumer has written all of them. */
 export async function witnessLogFixture(prefix: string, count = 120): Promise<WitnessLogFixture> {
-  const names = testNames(prefix);
-  await createTopics({ topic: names.topic, partitions: 2 }, { topic: names.dlqTopic });
   const now = nowMicros();
-  const entries = Array.from({ length: count }, (_, i) => fixtureEntry(i, now));
-  const producer = createWitnessProducer({ brokers, topic: names.topic, embeddingDim: DIM, lingerMs: 20 });
+  return pipelineFixture(prefix, Array.from({ length: count }, (_, i) => fixtureEntry(i, now)), DIM);
+}
+
+/** Produces `entries` (of `dim` dimensions) through the producer SDK and Kafka; resolves once the consumer wrote all of them. */
+export async function pipelineFixture(prefix: string, entries: WitnessEntry[], dim: number): Promise<WitnessLogFixture> {
+  const names = testNames(prefix);
+  const count = entries.length;
+  await createTopics({ topic: names.topic, partitions: 2 }, { topic: names.dlqTopic });
+  const producer = createWitnessProducer({ brokers, topic: names.topic, embeddingDim: dim, lingerMs: 20 });
   for (const entry of entries) producer.record(entry);
   await producer.flush();
   await producer.close();
-  const run = await runConsumer(testConfig(names), prefix);
+  const run = await runConsumer(testConfig(names, { WITNESS_EMBEDDING_DIM: String(dim) }), prefix);
   try {
     await waitFor(`${count} points in ${names.collection}`, async () => (await countPoints(names.collection).catch(() => 0)) === count, 60_000);
   } finally {

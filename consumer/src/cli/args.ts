@@ -7,6 +7,7 @@ import { DURATION_HINT, parseDuration } from '../duration.js';
 import { QUERY_VECTOR, RESPONSE_VECTOR } from '../store/point.js';
 import type { VectorName } from '../query/query.js';
 import type { WitnessFilter } from '../query/filter.js';
+import { POSTMORTEM_OPTIONS } from './postmortem-flags.js';
 
 // Every flag of every command, parsed strictly; COMMANDS says which ones a command accepts.
 export const OPTIONS = {
@@ -35,6 +36,7 @@ export const OPTIONS = {
   'dry-run': { type: 'boolean' },
   'from-beginning': { type: 'boolean' },
   topic: { type: 'string' },
+  ...POSTMORTEM_OPTIONS,
 } as const;
 
 export type Flag = keyof typeof OPTIONS;
@@ -49,6 +51,11 @@ export const COMMANDS: Record<string, { flags: Flag[]; positionals: number }> = 
   stats: { flags: FILTERS, positionals: 0 },
   prune: { flags: ['older-than', 'dry-run'], positionals: 0 },
   replay: { flags: ['from-beginning', 'topic'], positionals: 0 },
+  // The postmortem questions (postmortem.ts).
+  clusters: { flags: [...FILTERS, 'using', 'sample', 'min-size', 'threshold'], positionals: 0 },
+  routing: { flags: [...FILTERS, 'max-entries'], positionals: 0 },
+  quality: { flags: [...FILTERS, 'every', 'max-entries'], positionals: 0 },
+  latency: { flags: [...FILTERS, 'max-entries'], positionals: 0 },
 };
 
 /** A usage problem: printed with a pointer to --help, exit 2. */

@@ -34,6 +34,7 @@ import { QUERY_VECTOR } from '../store/point.js';
 import { isKafkaUnreachable } from '../ingest/kafka.js';
 import { createWitnessQuery, isUnreachable } from '../query/query.js';
 import { replayTopic } from '../ops/replay.js';
+import { isPostmortem, runPostmortem } from './postmortem.js';
 
 export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
 
@@ -46,8 +47,12 @@ commands:
   stats                                               totals, success rate, per model and per error code
   prune --older-than <duration>                       delete entries older than the cut-off (--dry-run)
   replay --from-beginning --collection <new>          re-ingest the topic into another collection
+  clusters                                            group entries by embedding similarity (--using, --sample n, --min-size k, --threshold s)
+  routing                                             router's choice vs model served, confidence, unsure decisions (--max-entries n)
+  quality                                             quality_score and success per time bucket and model (--every 1h, --max-entries n)
+  latency                                             p50/p95/p99 per latency component, how often each was slowest (--max-entries n)
 
-filters (search, list, stats):
+filters (search, list, stats, clusters, routing, quality, latency):
   --session <id>  --model <name> (repeatable)  --errors | --ok  --error-code <code>
   --since <30m|1h|7d|RFC 3339>  --until <...>  --tag <t> (repeatable; any of, or all of with --all-tags)
   --min-quality <0..1>  --max-latency <ms>
@@ -122,6 +127,7 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
 
   const q = createWitnessQuery({ url, collection, ...(apiKey ? { apiKey } : {}) });
   const out = (text: string, data: unknown) => io.stdout(values.json ? json(data) : text);
+  if (isPostmortem(command)) return runPostmortem(command, values, q, io.stdout).then(() => EXIT.found);
 
   switch (command) {
     case 'get': {

@@ -1,5 +1,6 @@
 // @witnesslog/consumer/query: reading the witness log back (search, get, list,
-// stats, prune), for tools and dashboards that never run the consumer.
+// stats, prune, and the postmortem questions: clusters, routing, quality,
+// latency), for tools and dashboards that never run the consumer.
 export { createWitnessQuery, isUnreachable } from './query.js';
 export { toQdrantFilter } from './filter.js';
 export { parseDuration } from '../duration.js';
@@ -16,3 +17,10 @@ export {
 export type { WitnessQuery, WitnessQueryOptions, SearchOptions, SearchHit, ListOptions, ListPage, WitnessStats, VectorName } from './query.js';
 export type { WitnessFilter, QdrantFilter, QdrantCondition } from './filter.js';
 export type { WitnessRecord, StoredPoint } from '../store/point.js';
+export type { ClusterOptions, ClusterReport, Cluster } from './clusters.js';
+export type { RoutingOptions, RoutingReport, Quartiles } from './routing.js';
+export type { QualityOptions, QualityReport, QualityBucket } from './quality.js';
+export type { LatencyOptions, LatencyReport, Percentiles } from './latency.js';
+export { DEFAULT_MAX_ENTRIES } from './read.js';
+export { DEFAULT_SAMPLE as DEFAULT_CLUSTER_SAMPLE, MAX_SAMPLE as MAX_CLUSTER_SAMPLE } from './clusters.js';
+export { FALLBACK_THRESHOLD as CLUSTER_FALLBACK_THRESHOLD } from './dbscan.js';

@@ -13,6 +13,11 @@ import {
 import { QUERY_VECTOR, RESPONSE_VECTOR, pointToRecord, type StoredPoint, type WitnessRecord } from '../store/point.js';
 import { createQdrantClient } from '../store/qdrant.js';
 import { toQdrantFilter, type QdrantCondition, type WitnessFilter } from './filter.js';
+import { clusterReport, type ClusterOptions, type ClusterReport } from './clusters.js';
+import { latencyReport, type LatencyOptions, type LatencyReport } from './latency.js';
+import { qualityReport, type QualityOptions, type QualityReport } from './quality.js';
+import { routingReport, type RoutingOptions, type RoutingReport } from './routing.js';
+import type { QueryContext } from './read.js';
 
 export interface WitnessQueryOptions {
   url: string;
@@ -79,6 +84,14 @@ export interface WitnessQuery {
   count(options?: { filter?: WitnessFilter }): Promise<number>;
   /** Deletes every entry older than `cutoff` (by timestamp); resolves to how many there were. */
   prune(cutoff: Date): Promise<number>;
+  /** Groups a sample of the matching entries by embedding similarity (clusters.ts). */
+  clusters(options?: ClusterOptions): Promise<ClusterReport>;
+  /** The router's choice against the model that served, confidence, unsure decisions (routing.ts). */
+  routing(options?: RoutingOptions): Promise<RoutingReport>;
+  /** quality_score and success rate per time bucket and model (quality.ts). */
+  quality(options?: QualityOptions): Promise<QualityReport>;
+  /** Latency percentiles per component and how often each was the slowest (latency.ts). */
+  latency(options?: LatencyOptions): Promise<LatencyReport>;
 }
 
 // Qdrant has no hard cap; this one keeps a typo (limit 1e9) from pulling the whole log.
@@ -125,8 +138,15 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
     return out;
   }
 
+  // What the postmortem questions (their own files) use of this client.
+  const ctx: QueryContext = { client, collection, call, count, facet };
+
   return {
     collection,
+    clusters: (options) => clusterReport(ctx, options),
+    routing: (options) => routingReport(ctx, options),
+    quality: (options) => qualityReport(ctx, options),
+    latency: (options) => latencyReport(ctx, options),
 
     async searchSimilar(embedding, { limit = 10, using = QUERY_VECTOR, filter, withVectors = false, exclude = [] } = {}) {
       checkLimit(limit);

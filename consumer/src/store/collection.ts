@@ -21,6 +21,10 @@ export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; type: PayloadIndexT
   { field: 'timestamp', type: 'datetime' },
   { field: 'quality_score', type: 'float' },
   { field: 'latency.total_ms', type: 'float' },
+  // The postmortem questions (query/routing.ts, latency.ts): facets and counts on these.
+  { field: 'latency_slowest', type: 'keyword' },
+  { field: 'routing_decision.model', type: 'keyword' },
+  { field: 'routing_decision.model_probs', type: 'float' },
 ]);
 
 export const DISTANCE = 'Cosine' as const;

@@ -15,11 +15,14 @@
 //   vectors of a cosine collection on write, so the norm is what lets
 //   pointToEntry give back the vector that was produced, not its direction only;
 // - entry_digest: SHA-256 (hex, first 32 digits) of the message value as it was
-//   produced, when the consumer knows it: equal digests mean the same entry.
+//   produced, when the consumer knows it: equal digests mean the same entry;
+// - latency_slowest: the latency component that took longest (slowestComponent),
+//   computed once here and indexed, so "how often was each part the slowest" is
+//   one facet instead of a read of every entry's latency.
 // Vectors travel as integers (see toDirection): the same direction, half the
 // bytes, and twice as fast to write as JSON floats.
 import { createHash } from 'node:crypto';
-import { isSuccess, type DecodedWitnessEntry, type WitnessEntry } from '@witnesslog/schemas';
+import { isSuccess, slowestComponent, type DecodedWitnessEntry, type LatencyComponent, type WitnessEntry } from '@witnesslog/schemas';
 
 export const QUERY_VECTOR = 'query';
 export const RESPONSE_VECTOR = 'response';
@@ -30,10 +33,12 @@ export interface VectorNorms {
   response: number | null;
 }
 
-/** The payload of a witness point: the entry minus its embeddings, plus is_success, vector_norms and entry_digest. */
+/** The payload of a witness point: the entry minus its embeddings, plus is_success, vector_norms, latency_slowest and entry_digest. */
 export type WitnessPayload = Omit<WitnessEntry, 'query_embedding' | 'response_embedding'> & {
   is_success: boolean;
   vector_norms: VectorNorms;
+  /** Absent on points written before it existed. */
+  latency_slowest?: LatencyComponent;
   entry_digest?: string;
 };
 
@@ -69,6 +74,7 @@ export function entryToPoint(entry: WitnessEntry, digest?: string): WitnessPoint
     ...fields,
     is_success: isSuccess(entry),
     vector_norms: { query: norm(entry.query_embedding), response: hasResponse ? norm(entry.response_embedding) : null },
+    latency_slowest: slowestComponent(entry.latency),
     ...(digest !== undefined ? { entry_digest: digest } : {}),
   };
   return { id: entry.request_id, vector: response ? { query, response } : { query }, payload };
@@ -105,7 +111,7 @@ export function pointToRecord(point: StoredPoint): WitnessRecord {
     throw new TypeError(`point ${String(point.id)} has no witness payload (read it with with_payload: true)`);
   }
   // The payload minus what entryToPoint added, whatever the schema version's fields are.
-  const { is_success: _isSuccess, vector_norms: _norms, entry_digest: _digest, ...fields } = payload as unknown as WitnessPayload;
+  const { is_success: _isSuccess, vector_norms: _norms, latency_slowest: _slowest, entry_digest: _digest, ...fields } = payload as unknown as WitnessPayload;
   const record = fields as WitnessRecord;
   const vectors = point.vector;
   if (vectors === null || vectors === undefined || typeof vectors !== 'object' || Array.isArray(vectors)) return record;

@@ -69,6 +69,7 @@ test('every console recipe in the README runs against Qdrant and answers what th
     '<session-id>': 'session-2',
     '<since>': since.toISOString(),
     '<cutoff>': cutoff.toISOString(),
+    '<model>': 'small',
   };
 
   // Title pattern -> check of the parsed `result`.
@@ -116,6 +117,24 @@ test('every console recipe in the README runs against Qdrant and answers what th
         const expected = [...recent].sort((a, b) => b.latency.total_ms - a.latency.total_ms).slice(0, 10);
         assert.deepEqual(points.map((p) => p.id), expected.map((e) => e.request_id));
       },
+    },
+    {
+      about: /latency component was the slowest/,
+      check: (result) => {
+        const parts = ['embedding', 'retrieval', 'routing', 'attention', 'generation'] as const;
+        const slowest = (e: WitnessEntry) => parts.reduce((best, p) => (e.latency[`${p}_ms`] > e.latency[`${best}_ms`] ? p : best), parts[0] as (typeof parts)[number]);
+        assert.deepEqual(facetCounts(result as never), counts(recent, slowest));
+      },
+    },
+    {
+      about: /router sent to one model/,
+      check: (result) =>
+        assert.deepEqual(facetCounts(result as never), counts(entries.filter((e) => e.routing_decision.model === 'small'), (e) => e.model_used)),
+    },
+    {
+      about: /top routing probability was below 0.5/,
+      check: (result) =>
+        assert.equal((result as { count: number }).count, recent.filter((e) => Math.max(...e.routing_decision.model_probs) < 0.5).length),
     },
     {
       about: /older than a cut-off/,

@@ -4,7 +4,7 @@
 // test/reliability/.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createCodec, loadSchemaVersion, type WitnessEntry } from '@witnesslog/schemas';
+import { createCodec, loadSchemaVersion, slowestComponent, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessConsumer, DLQ_HEADERS, entryToPoint, loadConfig, pointToEntry, type WitnessConsumer } from '@witnesslog/consumer';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -257,7 +257,11 @@ describe('entryToPoint / pointToEntry with a newer schema', () => {
     assert.ok(!('query_embedding' in point.payload), 'the embeddings travel as vectors, not payload');
     const back = pointToEntry({ id: point.id, payload: point.payload as unknown as Record<string, unknown>, vector: point.vector });
     assert.equal((back as unknown as { serving_node: string }).serving_node, 'gpu-node-17');
-    assert.ok(!('is_success' in back) && !('vector_norms' in back) && !('entry_digest' in back), 'what entryToPoint adds does not come back as entry fields');
+    assert.equal(point.payload.latency_slowest, slowestComponent(decoded.latency), 'the slowest component is computed at write time');
+    assert.ok(
+      !('is_success' in back) && !('vector_norms' in back) && !('entry_digest' in back) && !('latency_slowest' in back),
+      'what entryToPoint adds does not come back as entry fields',
+    );
     assert.deepEqual(Object.keys(back).sort(), Object.keys(decoded).sort());
   });
 });
