@@ -9,6 +9,7 @@ import { context, INVALID_SPAN_CONTEXT, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { createCodec, type DecodedWitnessEntry } from '@witnesslog/schemas';
+import type { WitnessProducerOptions } from '@witnesslog/producer';
 import { createWitnessProducerWith } from '../../src/producer.js';
 import { entry } from '../../../test/support/entries.js';
 import { FakeKafka } from '../../../test/support/fake-kafka-producer.js';
@@ -20,7 +21,7 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 trace.setGlobalTracerProvider(new BasicTracerProvider());
 const tracer = trace.getTracer('witnesslog-test');
 
-function setup(options: { redact?: (e: never) => never } = {}) {
+function setup(options: Pick<WitnessProducerOptions, 'redact'> = {}) {
   const kafka = new FakeKafka();
   const producer = createWitnessProducerWith({ brokers: ['fake:9092'], env: {}, embeddingDim: DIM, lingerMs: 0, ...options }, { kafka });
   const sent = async (): Promise<DecodedWitnessEntry[]> => {
@@ -66,10 +67,10 @@ test('a trace the caller gave wins over the active span; an invalid span context
 test('the trace is set before the redact hook, which may strip it', async () => {
   const seen: unknown[] = [];
   const { producer, sent } = setup({
-    redact: ((e: { trace: unknown; session_id: string }) => {
+    redact: (e) => {
       seen.push(e.trace);
       return e.session_id === 'strip' ? { ...e, trace: null } : e;
-    }) as never,
+    },
   });
   tracer.startActiveSpan('redacted', (span) => {
     producer.record(entry('keep', { dim: DIM }));
