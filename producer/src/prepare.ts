@@ -3,7 +3,7 @@
 // none (otel.ts), redact, refuse a `producer` the caller set and set the SDK's
 // (identity.ts), validate, encode. Every entry refused on the way
 // is counted under its reason, and logged at most once per interval.
-import { createCodec, InvalidEntryError, reasons, type TraceContext, type WitnessCodec, type WitnessEntry } from '@witnesslog/schemas';
+import { createCodec, InvalidEntryError, reasons, type SchemaVersion, type TraceContext, type WitnessCodec, type WitnessEntry } from '@witnesslog/schemas';
 import type { Counts } from './counts.js';
 import { RedactFailedError } from './errors.js';
 import { rateLimiter, type Log } from './log.js';
@@ -31,15 +31,20 @@ export class EntryPreparer {
   private readonly warnInvalid = rateLimiter(10_000);
   private readonly warnRedact = rateLimiter(10_000);
   /** The active span's ids; undefined when @opentelemetry/api is not installed. */
-  private readonly activeTrace: (() => TraceContext | null) | undefined = otelTraceReader();
+  private readonly activeTrace: (() => TraceContext | null) | undefined;
+  /** Writing v2 or later: the SDK sets producer and trace (false only for the benchmark's v1 writer). */
+  private readonly v2: boolean;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly counts: Counts,
     private readonly log: Log,
     private readonly identity: InstanceIdentity,
+    writer?: SchemaVersion,
   ) {
-    this.codec = createCodec({ dim: options.embeddingDim });
+    this.codec = createCodec({ dim: options.embeddingDim, ...(writer ? { reader: writer } : {}) });
+    this.v2 = this.codec.writer.version >= 2;
+    this.activeTrace = this.v2 ? otelTraceReader() : undefined;
   }
 
   /**
@@ -77,7 +82,7 @@ export class EntryPreparer {
       }
     }
     try {
-      if (typeof snapshot === 'object' && snapshot !== null) {
+      if (this.v2 && typeof snapshot === 'object' && snapshot !== null) {
         if (snapshot.producer != null) throw new InvalidEntryError('producer', snapshot.producer, reasons.setBySdk);
         // The entries accepted so far number this one: the recorder accepts it (or
         // refuses it, taking no seq) before anything else is prepared.

@@ -2,7 +2,7 @@
 // paths (record, recordBatch, recordCritical) and what they refuse, flush, close and
 // stats. Entries are prepared in prepare.ts and handed to the send loop (sender.ts).
 import { performance } from 'node:perf_hooks';
-import { InvalidEntryError, type WitnessEntryInput } from '@witnesslog/schemas';
+import { InvalidEntryError, type SchemaVersion, type WitnessEntryInput } from '@witnesslog/schemas';
 import { CriticalTimeoutError, ProducerClosedError, QueueFullError } from './errors.js';
 import { Counts, type WitnessProducerStats, type WitnessedModel } from './counts.js';
 import { createKafka, installKafkajsCrc32c, type KafkaClient } from './kafka.js';
@@ -22,6 +22,11 @@ import { Sender } from './sender.js';
 export interface ProducerInternals {
   /** Makes the Kafka producers the send loop uses; default createKafka (kafkajs). */
   kafka?: KafkaClient;
+  /**
+   * The schema version written; default the current one. bench/producer.bench.ts
+   * sets v1 to measure record() as it was before v2 (no producer, no trace), beside v2.
+   */
+  writer?: SchemaVersion;
 }
 
 export class Recorder {
@@ -44,7 +49,7 @@ export class Recorder {
   ) {
     this.log = createLog(options.logger, { component: 'witness-producer' });
     this.identity = instanceIdentity(options.service);
-    this.preparer = new EntryPreparer(options, this.counts, this.log, this.identity);
+    this.preparer = new EntryPreparer(options, this.counts, this.log, this.identity, internals.writer);
     // Decided here, once, and only when asked: the replacement is process-wide.
     this.fastCrc32c = options.fastCrc32c && installKafkajsCrc32c();
     this.metrics = createProducerMetrics(options.registry, () => ({
