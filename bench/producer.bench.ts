@@ -17,6 +17,11 @@ import { gzipSync } from 'node:zlib';
 import kafkajs from 'kafkajs';
 import { encodeEntry, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessProducer, type ProducerCompression, type WitnessProducer } from '@witnesslog/producer';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { schemaVersions } from '@witnesslog/schemas';
+import { createWitnessProducerWith } from '../producer/src/producer.js';
 import { freePort } from '../test/support/net.js';
 import { DIM, makeEntries } from './support/entries.js';
 import { fmt, int, machine, measured, mib, report, scale, scaled as n, summarise } from './support/report.js';
@@ -24,6 +29,9 @@ import { fmt, int, machine, measured, mib, report, scale, scaled as n, summarise
 const brokers = (process.env.WITNESS_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const REPEATS = 3;
 const SAMPLED_LABEL = 'sampleRate 0.1 + redact hook';
+// Schema v2 (producer identity, trace from OpenTelemetry) beside v1, in the same run.
+const V1_LABEL = 'number[], v1 writer';
+const SPAN_LABEL = 'number[], in an OTel span';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -195,7 +203,7 @@ async function main(): Promise<void> {
   const costCalls = n(10_000);
   const warmup = n(5_000);
   const costTopic = topic('cost');
-  const cost: Record<string, Array<ReturnType<typeof summarise>>> = { 'number[] embeddings': [], 'Float32Array embeddings': [], [SAMPLED_LABEL]: [] };
+  const cost: Record<string, Array<ReturnType<typeof summarise>>> = { 'number[] embeddings': [], [V1_LABEL]: [], [SPAN_LABEL]: [], 'Float32Array embeddings': [], [SAMPLED_LABEL]: [] };
   // What a serving team configures (issue 14): keep 10 % of successful requests, and
   // strip user tags and stack traces before anything leaves the node.
   const sampledOptions = {
@@ -206,21 +214,32 @@ async function main(): Promise<void> {
       return e;
     },
   };
+  // A real OpenTelemetry SDK for the span row only: registered here, disabled after the cost runs.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(new BasicTracerProvider());
+  const tracer = trace.getTracer('producer-bench');
   for (const [label, entries, extra] of [
     ['number[] embeddings', pool, {}],
+    [V1_LABEL, pool, {}],
+    [SPAN_LABEL, pool, {}],
     ['Float32Array embeddings', poolF32, {}],
     [SAMPLED_LABEL, pool, sampledOptions],
   ] as const) {
-    const producer = createWitnessProducer({ brokers, topic: costTopic, maxQueueDepth: 50_000, maxQueueBytes: 512 * 1024 * 1024, ...extra });
+    const options = { brokers, topic: costTopic, maxQueueDepth: 50_000, maxQueueBytes: 512 * 1024 * 1024, ...extra };
+    const producer = label === V1_LABEL ? createWitnessProducerWith(options, { writer: schemaVersions[0]! }) : createWitnessProducer(options);
     const sampled = label === SAMPLED_LABEL;
-    await recordCost(producer, entries, warmup, sampled);
+    // Every call of the span row records inside one active span (the context manager carries it across awaits).
+    const run = (count: number) => (label === SPAN_LABEL ? tracer.startActiveSpan('request', (span) => recordCost(producer, entries, count, sampled).finally(() => span.end())) : recordCost(producer, entries, count, sampled));
+    await run(warmup);
     await producer.flush();
     for (let r = 0; r < REPEATS; r++) {
-      cost[label]!.push(summarise(await recordCost(producer, entries, costCalls, sampled)));
+      cost[label]!.push(summarise(await run(costCalls)));
       await producer.flush();
     }
     await producer.close();
   }
+  trace.disable();
+  context.disable();
 
   // --- sustained entries/s into the broker, per compression; peak memory of the host ---
   const throughputCount = n(20_000);
@@ -264,7 +283,7 @@ async function main(): Promise<void> {
   console.log('## record() cost on the caller (validate + encode + enqueue), sender running; median (min–max) of runs');
   console.log(`calls: ${int(costCalls)} per run after ${int(warmup)} warm-up, queue never full`);
   for (const [label, runs] of Object.entries(cost)) {
-    console.log(`  ${label.padEnd(24)} median ${range(med(runs, 'median'))} µs   p99 ${range(med(runs, 'p99'))} µs`);
+    console.log(`  ${label.padEnd(28)} median ${range(med(runs, 'median'))} µs   p99 ${range(med(runs, 'p99'))} µs`);
   }
   console.log('');
   console.log(`## naive: await producer.send({ messages: [{ value: JSON.stringify(entry) }] }) per request`);

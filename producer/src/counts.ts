@@ -56,4 +56,10 @@ export interface WitnessProducerStats {
   sample_rate: number;
   /** kafkajs computes record-batch CRCs with the SDK's function (option fastCrc32c; process-wide). */
   fast_crc32c: boolean;
+  /**
+   * This instance's identity, as written into each entry's `producer` (schema v2), and
+   * the seq of the last accepted entry (null before the first): entries are numbered
+   * 0..last_seq without gaps, so a consumer missing a seq knows an entry was lost.
+   */
+  producer: { id: string; service: string; host: string; last_seq: number | null };
 }

@@ -12,7 +12,7 @@ import type { WitnessProducerOptions } from './options.js';
 export type WitnessEnv = Readonly<Record<string, string | undefined>>;
 
 /** The variables read, for the README and the error messages (old names: sdkLegacyKafkaNames). */
-export const witnessEnvVars = Object.freeze([...kafkaConnectionVars, 'WITNESS_TOPIC', 'WITNESS_SAMPLE_RATE'] as const);
+export const witnessEnvVars = Object.freeze([...kafkaConnectionVars, 'WITNESS_TOPIC', 'WITNESS_SAMPLE_RATE', 'WITNESS_SERVICE'] as const);
 
 /** The options the variables set, and the old variable names that were read (each to warn about once). */
 export function readEnv(env: WitnessEnv): { options: WitnessProducerOptions; deprecations: readonly Deprecation[] } {
@@ -33,6 +33,8 @@ export function readEnv(env: WitnessEnv): { options: WitnessProducerOptions; dep
 
   const topic = reader.get('WITNESS_TOPIC');
   if (topic !== undefined) options.topic = topic.value;
+  const service = reader.get('WITNESS_SERVICE');
+  if (service !== undefined) options.service = service.value;
   const rate = reader.get('WITNESS_SAMPLE_RATE');
   if (rate !== undefined) {
     const n = Number(rate.value);

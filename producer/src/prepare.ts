@@ -1,11 +1,15 @@
 // Turning what the caller hands record() into an encoded entry: read it once
-// (snapshot.ts), sample, redact, validate, encode. Every entry refused on the way
+// (snapshot.ts), sample, take the trace from OpenTelemetry when the caller gave
+// none (otel.ts), redact, refuse a `producer` the caller set and set the SDK's
+// (identity.ts), validate, encode. Every entry refused on the way
 // is counted under its reason, and logged at most once per interval.
-import { createCodec, InvalidEntryError, type WitnessCodec, type WitnessEntry } from '@witnesslog/schemas';
+import { createCodec, InvalidEntryError, reasons, type SchemaVersion, type TraceContext, type WitnessCodec, type WitnessEntry } from '@witnesslog/schemas';
 import type { Counts } from './counts.js';
 import { RedactFailedError } from './errors.js';
 import { rateLimiter, type Log } from './log.js';
+import { identityAt, type InstanceIdentity } from './identity.js';
 import type { ResolvedOptions } from './options.js';
+import { otelTraceReader } from './otel.js';
 import { snapshotEntry } from './snapshot.js';
 
 /** An entry read, redacted, validated and encoded: what is left is to enqueue it. */
@@ -26,13 +30,21 @@ export class EntryPreparer {
   private readonly codec: WitnessCodec;
   private readonly warnInvalid = rateLimiter(10_000);
   private readonly warnRedact = rateLimiter(10_000);
+  /** The active span's ids; undefined when @opentelemetry/api is not installed. */
+  private readonly activeTrace: (() => TraceContext | null) | undefined;
+  /** Writing v2 or later: the SDK sets producer and trace (false only for the benchmark's v1 writer). */
+  private readonly v2: boolean;
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly counts: Counts,
     private readonly log: Log,
+    private readonly identity: InstanceIdentity,
+    writer?: SchemaVersion,
   ) {
-    this.codec = createCodec({ dim: options.embeddingDim });
+    this.codec = createCodec({ dim: options.embeddingDim, ...(writer ? { reader: writer } : {}) });
+    this.v2 = this.codec.writer.version >= 2;
+    this.activeTrace = this.v2 ? otelTraceReader() : undefined;
   }
 
   /**
@@ -54,6 +66,8 @@ export class EntryPreparer {
       this.counts.dropped.sampled_out += 1;
       return SAMPLED_OUT;
     }
+    // Before the hook, so it may strip the trace like any other field.
+    if (entryLike && snapshot.trace === null && this.activeTrace !== undefined) snapshot.trace = this.activeTrace();
     if (redact !== undefined && entryLike) {
       try {
         const redacted: unknown = redact(snapshot);
@@ -68,6 +82,12 @@ export class EntryPreparer {
       }
     }
     try {
+      if (this.v2 && typeof snapshot === 'object' && snapshot !== null) {
+        if (snapshot.producer != null) throw new InvalidEntryError('producer', snapshot.producer, reasons.setBySdk);
+        // The entries accepted so far number this one: the recorder accepts it (or
+        // refuses it, taking no seq) before anything else is prepared.
+        snapshot.producer = identityAt(this.identity, this.counts.recorded);
+      }
       const value = this.codec.encode(snapshot);
       // Validated: the key is a string of at most 256 characters, read from the copy.
       const key = snapshot.session_id;

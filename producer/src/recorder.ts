@@ -2,13 +2,14 @@
 // paths (record, recordBatch, recordCritical) and what they refuse, flush, close and
 // stats. Entries are prepared in prepare.ts and handed to the send loop (sender.ts).
 import { performance } from 'node:perf_hooks';
-import { InvalidEntryError, type WitnessEntryInput } from '@witnesslog/schemas';
+import { InvalidEntryError, type SchemaVersion, type WitnessEntryInput } from '@witnesslog/schemas';
 import { CriticalTimeoutError, ProducerClosedError, QueueFullError } from './errors.js';
 import { Counts, type WitnessProducerStats, type WitnessedModel } from './counts.js';
 import { createKafka, installKafkajsCrc32c, type KafkaClient } from './kafka.js';
 import { createLog, rateLimiter, type Log } from './log.js';
 import { createProducerMetrics, type ProducerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
+import { instanceIdentity, type InstanceIdentity } from './identity.js';
 import { describeThrown, EntryPreparer, type Prepared } from './prepare.js';
 import { QueuedMessage, type Settle } from './queue.js';
 import { Sender } from './sender.js';
@@ -21,6 +22,11 @@ import { Sender } from './sender.js';
 export interface ProducerInternals {
   /** Makes the Kafka producers the send loop uses; default createKafka (kafkajs). */
   kafka?: KafkaClient;
+  /**
+   * The schema version written; default the current one. bench/producer.bench.ts
+   * sets v1 to measure record() as it was before v2 (no producer, no trace), beside v2.
+   */
+  writer?: SchemaVersion;
 }
 
 export class Recorder {
@@ -29,6 +35,8 @@ export class Recorder {
   private readonly metrics: ProducerMetrics;
   private readonly log: Log;
   private readonly preparer: EntryPreparer;
+  /** This instance's producer identity (schema v2): new id per instance. */
+  private readonly identity: InstanceIdentity;
   private readonly fastCrc32c: boolean;
   private accepting = true;
   /** Drops since the queue last accepted: one warning per episode, not one per entry. */
@@ -40,7 +48,8 @@ export class Recorder {
     internals: ProducerInternals,
   ) {
     this.log = createLog(options.logger, { component: 'witness-producer' });
-    this.preparer = new EntryPreparer(options, this.counts, this.log);
+    this.identity = instanceIdentity(options.service);
+    this.preparer = new EntryPreparer(options, this.counts, this.log, this.identity, internals.writer);
     // Decided here, once, and only when asked: the replacement is process-wide.
     this.fastCrc32c = options.fastCrc32c && installKafkajsCrc32c();
     this.metrics = createProducerMetrics(options.registry, () => ({
@@ -68,6 +77,8 @@ export class Recorder {
         maxQueueBytes: options.maxQueueBytes,
         sampleRate: options.sampleRate,
         redact: options.redact !== undefined,
+        producerId: this.identity.id,
+        service: this.identity.service,
       },
       'witness producer created',
     );
@@ -217,6 +228,8 @@ export class Recorder {
       connected: this.sender.connected,
       sample_rate: this.options.sampleRate,
       fast_crc32c: this.fastCrc32c,
+      // Accepted entries are numbered 0..total-1 (producer.seq).
+      producer: { ...this.identity, last_seq: c.recorded === 0 ? null : c.recorded - 1 },
     };
   }
 

@@ -2,8 +2,9 @@
 // validation, encoding, the message key, the byte count) works on the copy, so a
 // getter that answers differently on each read, or a Proxy, cannot pass validation
 // with one value and be encoded (or counted in pending_bytes) with another (issue 13,
-// finding 8). Defaults of the schema (error, error.stack_trace, quality_metrics:
-// null; tags: []) are applied here. Reading may throw: the caller counts it invalid.
+// finding 8). Defaults of the schema (error, error.stack_trace, quality_metrics,
+// trace, usage: null; tags: []) are applied here. `producer` is kept as given, for
+// prepare.ts to refuse: it is the SDK's to set. Reading may throw: the caller counts it invalid.
 import { InvalidEntryError, limits, type WitnessEntry } from '@witnesslog/schemas';
 
 // The typed-array accessors themselves: a subclass or an own property cannot fake them.
@@ -37,12 +38,17 @@ export function snapshotEntry(value: unknown): WitnessEntry {
     error: errorInfo(e.error),
     quality_metrics: e.quality_metrics === undefined ? null : record(e.quality_metrics, qualityFields),
     tags: e.tags === undefined ? [] : list(e.tags, 'tags', limits.tagsMaxCount),
+    producer: e.producer,
+    trace: e.trace == null ? null : record(e.trace, traceFields),
+    usage: e.usage == null ? null : record(e.usage, usageFields),
   } as WitnessEntry;
 }
 
 const routingFields = ['model', 'context_size', 'temperature', 'top_p', 'confidence', 'model_probs'] as const;
 const latencyFields = ['embedding_ms', 'retrieval_ms', 'routing_ms', 'attention_ms', 'generation_ms', 'total_ms'] as const;
 const qualityFields = ['overall_score', 'relevance', 'coherence', 'factuality'] as const;
+const traceFields = ['trace_id', 'span_id'] as const;
+const usageFields = ['prompt_tokens', 'completion_tokens'] as const;
 
 function record(value: unknown, fields: readonly string[]): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;

@@ -78,7 +78,8 @@ export function createCodec(options: CodecOptions = {}): WitnessCodec {
   const reader = options.reader ?? currentSchemaVersion;
   const writer = options.writer ?? reader;
   const dim = options.dim === undefined ? DEFAULT_DIM : checkDim(options.dim);
-  const validateOptions = { dim };
+  // The codec sees entries the SDK completed (producer set) and decoded ones.
+  const validateOptions = { dim, origin: 'sdk' } as const;
 
   const known = new Map<bigint, KnownWriter>();
   for (const version of [reader, writer, ...(options.writers ?? schemaVersions)]) {
@@ -175,7 +176,7 @@ export function createCodec(options: CodecOptions = {}): WitnessCodec {
 
     const entry = toPlain(result.value) as DecodedWitnessEntry;
     if (decodeOptions?.validate !== false) {
-      validateEntry(entry, decodeOptions?.dim === undefined ? validateOptions : { dim: decodeOptions.dim });
+      validateEntry(entry, decodeOptions?.dim === undefined ? validateOptions : { ...validateOptions, dim: decodeOptions.dim });
     }
     return entry;
   }

@@ -11,6 +11,8 @@ import { limits } from './validate.js';
 const SLACK = 8;
 const chars = (n: number): number => n * 3 * SLACK;
 const UUID_CHARS = 36;
+const TRACE_ID_CHARS = 32;
+const SPAN_ID_CHARS = 16;
 
 /** The most a field may claim: items for arrays and maps, bytes for strings and bytes. */
 export const decodeCaps = Object.freeze({
@@ -36,5 +38,10 @@ export const decodeCaps = Object.freeze({
     'error.stack_trace': chars(limits.stackTraceMaxChars),
     tags: limits.tagsMaxCount * SLACK,
     'tags[]': chars(limits.tagMaxChars),
+    'producer.id': chars(UUID_CHARS),
+    'producer.service': chars(limits.producerServiceMaxChars),
+    'producer.host': chars(limits.producerHostMaxChars),
+    'trace.trace_id': chars(TRACE_ID_CHARS),
+    'trace.span_id': chars(SPAN_ID_CHARS),
   }),
 });

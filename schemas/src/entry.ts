@@ -52,6 +52,34 @@ export interface QualityMetrics {
   factuality: number;
 }
 
+/** Which SDK instance wrote an entry (schema v2); set by the SDK, never by the caller. */
+export interface ProducerIdentity {
+  /** Lowercase UUID, new for each SDK instance. */
+  id: string;
+  /** The entries that instance accepted, numbered from 0 without gaps, in acceptance order. */
+  seq: number;
+  /** The SDK's `service` option, WITNESS_SERVICE, or the process's name; 1..256 characters. */
+  service: string;
+  /** os.hostname(); 1..256 characters. */
+  host: string;
+}
+
+/** W3C Trace Context ids (schema v2): OpenTelemetry's span context. */
+export interface TraceContext {
+  /** 32 lowercase hex digits, not all zeros. */
+  trace_id: string;
+  /** 16 lowercase hex digits, not all zeros. */
+  span_id: string;
+}
+
+/** Tokens a request cost (schema v2): OpenTelemetry GenAI's gen_ai.usage.input_tokens / output_tokens. */
+export interface TokenUsage {
+  /** 0..2^31-1 (Avro int). */
+  prompt_tokens: number;
+  /** 0..2^31-1 (Avro int). */
+  completion_tokens: number;
+}
+
 export interface WitnessEntry {
   /** Lowercase UUID, e.g. from crypto.randomUUID(). */
   request_id: string;
@@ -79,19 +107,27 @@ export interface WitnessEntry {
   error: ErrorInfo | null;
   quality_metrics: QualityMetrics | null;
   tags: string[];
+  /** Null in entries written before schema v2. */
+  producer: ProducerIdentity | null;
+  trace: TraceContext | null;
+  usage: TokenUsage | null;
 }
 
 /**
  * What a producer may be given: a WitnessEntry in which the fields that have a
  * default in the Avro schema may be left out (`error`, `error.stack_trace`,
- * `quality_metrics`: null; `tags`: []). The validator and the encoder apply the
- * default, as any Avro reader would; every other field is required.
- * WitnessEntry (what is stored and decoded) keeps them all present.
+ * `quality_metrics`, `trace`, `usage`: null; `tags`: []). The validator and the
+ * encoder apply the default, as any Avro reader would; every other field is
+ * required. `producer` is not the caller's to give: the SDK sets it, and
+ * validateEntry refuses one given by the caller. WitnessEntry (what is stored and
+ * decoded) keeps them all present.
  */
-export type WitnessEntryInput = Omit<WitnessEntry, 'error' | 'quality_metrics' | 'tags'> & {
+export type WitnessEntryInput = Omit<WitnessEntry, 'error' | 'quality_metrics' | 'tags' | 'producer' | 'trace' | 'usage'> & {
   error?: ErrorInfoInput | null;
   quality_metrics?: QualityMetrics | null;
   tags?: string[];
+  trace?: TraceContext | null;
+  usage?: TokenUsage | null;
 };
 
 /** An ErrorInfo whose `stack_trace` (default null) may be left out. */
@@ -141,6 +177,9 @@ export function createWitnessEntry(
     error: null,
     quality_metrics: null,
     tags: [],
+    producer: null,
+    trace: null,
+    usage: null,
   };
 }
 

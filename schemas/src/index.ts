@@ -13,6 +13,7 @@ export {
 } from './entry.js';
 export { timestampFromMicros, timestampToMicros, nowTimestamp, nowMicros } from './timestamp.js';
 export { validateEntry, limits, DEFAULT_DIM } from './validate.js';
+export { reasons } from './reasons.js';
 export { createCodec, defaultCodec, encodeEntry, decodeEntry, HEADER_BYTES } from './codec.js';
 export { schemaVersions, currentSchemaVersion, createSchemaVersion, loadSchemaVersion } from './versions.js';
 export { crc64Avro, fingerprintHex, CRC64_AVRO_EMPTY } from './crc64.js';
@@ -42,6 +43,9 @@ export type {
   LatencyComponent,
   ErrorInfo,
   QualityMetrics,
+  ProducerIdentity,
+  TraceContext,
+  TokenUsage,
 } from './entry.js';
 export type { ValidateOptions } from './validate.js';
 export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';

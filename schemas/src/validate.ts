@@ -26,7 +26,20 @@ const MODEL_COUNT = validationTable.modelSizes.length;
 export interface ValidateOptions {
   /** Dimension of query_embedding (and of response_embedding when not empty). Default 768. */
   dim?: number;
+  /**
+   * Who filled the entry in. `caller` (the default): what record() is given, where
+   * `producer` belongs to the SDK and is refused unless absent or null. `sdk`: an
+   * entry the SDK completed, or a decoded one, whose `producer` is checked like any
+   * other field (the codec validates this way).
+   */
+  origin?: 'caller' | 'sdk';
 }
+
+// W3C Trace Context: lowercase hex, and all zeros is the spec's "invalid" id.
+const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+const SPAN_ID = /^(?!0{16})[0-9a-f]{16}$/;
+// Avro int.
+const TOKEN_MAX = 2_147_483_647;
 
 /** Throws an error when `dim` is not a usable dimension. */
 export function checkDim(dim: unknown, option = 'dim'): number {
@@ -41,6 +54,7 @@ export function checkDim(dim: unknown, option = 'dim'): number {
  * schema or of `limits`: wrong type, missing, non-finite, out of range,
  * malformed UUID or timestamp, wrong embedding dimension, too long or too many.
  * Fields with a schema default may be left out (see WitnessEntryInput).
+ * `producer` given by the caller is refused unless `origin` is `sdk`.
  */
 export function validateEntry(entry: unknown, options?: ValidateOptions): asserts entry is WitnessEntryInput {
   const dim = options?.dim === undefined ? DEFAULT_DIM : checkDim(options.dim);
@@ -104,9 +118,43 @@ export function validateEntry(entry: unknown, options?: ValidateOptions): assert
     unit(metrics.factuality, 'quality_metrics.factuality');
   }
 
+  if (e.producer != null) producer(e.producer, options?.origin === 'sdk');
+  if (e.trace != null) {
+    const trace = object(e.trace, 'trace', true);
+    hexId(trace.trace_id, 'trace.trace_id', TRACE_ID, R.traceId);
+    hexId(trace.span_id, 'trace.span_id', SPAN_ID, R.spanId);
+  }
+  if (e.usage != null) {
+    const usage = object(e.usage, 'usage', true);
+    tokenCount(usage.prompt_tokens, 'usage.prompt_tokens');
+    tokenCount(usage.completion_tokens, 'usage.completion_tokens');
+  }
+
   if (e.tags === undefined) return;
   const tags = array(e.tags, 'tags', limits.tagsMaxCount);
   for (let i = 0; i < tags.length; i++) string(tags[i], 'tags', 1, limits.tagMaxChars, false, i);
+}
+
+/** Schema v2's producer identity: the SDK's alone (see ValidateOptions.origin). */
+function producer(value: unknown, fromSdk: boolean): void {
+  if (!fromSdk) fail('producer', value, R.setBySdk);
+  const p = object(value, 'producer', true);
+  uuid(p.id, 'producer.id');
+  const seq = number(p.seq, 'producer.seq');
+  // An Avro long, kept in a JS number: a safe integer, 0 or more.
+  if (!Number.isSafeInteger(seq) || seq < 0) fail('producer.seq', seq, fill(R.contextSize, { max: Number.MAX_SAFE_INTEGER }));
+  string(p.service, 'producer.service', 1, limits.producerServiceMaxChars);
+  string(p.host, 'producer.host', 1, limits.producerHostMaxChars);
+}
+
+function hexId(value: unknown, field: string, pattern: RegExp, reason: string): void {
+  if (typeof value !== 'string' || !pattern.test(value)) fail(field, value, missingOr(value, reason));
+}
+
+function tokenCount(value: unknown, field: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > TOKEN_MAX) {
+    fail(field, value, missingOr(value, R.tokenCount));
+  }
 }
 
 function fail(field: string, value: unknown, reason: string, index?: number): never {

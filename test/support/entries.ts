@@ -3,7 +3,7 @@
 // the schemas' exact fixtures (every field set, every optional field absent),
 // encoded messages, and a tolerant vector comparison for what comes back from
 // Qdrant. No client, no I/O: unit tests import this too.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createCodec, createWitnessEntry, DEFAULT_DIM, withError, type WitnessEntry } from '@witnesslog/schemas';
 
 /** A message as a test produces it, poison included. */
@@ -28,7 +28,11 @@ function randomVector(dim: number, scale: number): Float32Array {
   return v;
 }
 
-/** An entry with every field set; `i` varies the optional parts (response, error, metrics). */
+/**
+ * An entry with every field a caller sets; `i` varies the optional parts (response,
+ * error, metrics, trace, usage). `producer` stays null: it is the SDK's to set
+ * (withProducer sets it for tests that skip the SDK).
+ */
 export function testEntry(dim: number, i = 0, sessionId = 'session-test'): WitnessEntry {
   const entry = createWitnessEntry(sessionId, randomVector(dim, 3), {
     model: (['tiny', 'small', 'medium', 'large'] as const)[i % 4]!,
@@ -47,8 +51,17 @@ export function testEntry(dim: number, i = 0, sessionId = 'session-test'): Witne
     error: i % 5 === 4 ? { code: 'CUDA_OOM', message: 'out of memory', stack_trace: i % 10 === 4 ? 'at generate()' : null, recovery_attempted: true } : null,
     quality_metrics: i % 3 === 0 ? { overall_score: 0.9, relevance: 0.8, coherence: 0.7, factuality: 0.6 } : null,
     tags: i % 2 === 0 ? ['test', `n${i % 7}`] : [],
+    trace: i % 2 === 0 ? { trace_id: randomBytes(16).toString('hex'), span_id: randomBytes(8).toString('hex') } : null,
+    usage: i % 3 === 2 ? null : { prompt_tokens: 100 + i, completion_tokens: i },
   };
 }
+
+/** The producer identity an SDK would set, for tests that encode without the SDK. */
+export function withProducer(entry: WitnessEntry, seq: number, id = TEST_PRODUCER_ID, service = 'test-service'): WitnessEntry {
+  return { ...entry, producer: { id, seq, service, host: 'test-host' } };
+}
+
+export const TEST_PRODUCER_ID = '0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6';
 
 /** The schema's default embedding size, which the producer tests record at. */
 export const DIM = DEFAULT_DIM;
@@ -79,7 +92,7 @@ export function vector(dim: number, seed = 1): Float32Array {
   return v;
 }
 
-/** The schemas' fixture with every field set; values are exact in float32 where the wire is float32. */
+/** The schemas' fixture with every field set (`producer` included: for codec tests, not record()); values are exact in float32 where the wire is float32. */
 export function fullEntry(dim = 768): WitnessEntry {
   return {
     request_id: '6f9619ff-8b86-4011-b42d-00c04fc964ff',
@@ -108,6 +121,9 @@ export function fullEntry(dim = 768): WitnessEntry {
     quality_metrics: { overall_score: 0.91, relevance: 0.88, coherence: 0.95, factuality: 0.9 },
     // A short multi-byte string last: avsc 5.7.9 writes a few bytes past such strings (see codec.ts).
     tags: ['prod', 'eu-west-1', 'zürich'],
+    producer: { id: '5f0c6a1e-2b7d-4c3a-9e8f-1a2b3c4d5e6f', seq: 41, service: 'golden-service', host: 'golden-host' },
+    trace: { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
+    usage: { prompt_tokens: 512, completion_tokens: 128 },
   };
 }
 
@@ -120,6 +136,9 @@ export function minimalEntry(dim = 768): WitnessEntry {
     error: null,
     quality_metrics: null,
     tags: [],
+    producer: null,
+    trace: null,
+    usage: null,
   };
 }
 

@@ -13,6 +13,8 @@ export interface FakeRequest {
   readonly producer: number;
   readonly topic: string;
   readonly keys: string[];
+  /** The encoded entries, in order. */
+  readonly values: Buffer[];
   readonly bytes: number;
 }
 
@@ -112,6 +114,7 @@ export class FakeBatchProducer implements BatchProducer {
       producer: this.id,
       topic,
       keys: messages.map((m) => m.key),
+      values: messages.map((m) => m.value),
       bytes: messages.reduce((n, m) => n + m.key.length + m.value.length, 0),
     };
     const attempt = this.kafka.requests.push(request);

@@ -8,6 +8,7 @@ interface GoldenFile {
   dim: number;
   entry: { value: Record<string, unknown> };
   fastavroEntry: { value: Record<string, unknown> };
+  v2: { value: Record<string, unknown> };
 }
 
 export const goldenEntryFile = new URL('../../schemas/test/fixtures/golden-entry.json', import.meta.url);
@@ -27,7 +28,10 @@ function asEntry(value: Record<string, unknown>): WitnessEntry {
 /** The embedding dimension of the golden entries. */
 export const GOLDEN_DIM = golden().dim;
 
-/** The entry of witness-entry.v1.python.hex and witness-entry.v1.typescript.hex (a fresh copy each call). */
+/**
+ * The entry of witness-entry.v1.python.hex and witness-entry.v1.typescript.hex (a
+ * fresh copy each call): a v1 entry, without producer, trace and usage.
+ */
 export function goldenEntry(): WitnessEntry {
   return asEntry(golden().entry.value);
 }
@@ -40,4 +44,9 @@ export function goldenEntryValue(): Record<string, unknown> {
 /** The entry of witness-entry.v1.fastavro.hex, written by fastavro (a fresh copy each call). */
 export function fastavroGoldenEntry(): WitnessEntry {
   return asEntry(golden().fastavroEntry.value);
+}
+
+/** The entry of witness-entry.v2.python.hex and witness-entry.v2.typescript.hex: the v1 one plus producer, trace and usage. */
+export function goldenV2Entry(): WitnessEntry {
+  return asEntry(golden().v2.value);
 }

@@ -28,6 +28,11 @@ function vector(scale: number): Float32Array {
   return v;
 }
 
+/** The trace of fixture entries: entries 10n..10n+9 (recent ones, two in three) share trace n. */
+export function fixtureTraceId(n: number): string {
+  return `a${n.toString(16)}`.padStart(32, '0');
+}
+
 export function fixtureEntry(i: number, now: number): WitnessEntry {
   // All four models, unevenly (4:2:2:1), so a per-model count is not just N/4.
   const model = MODELS[[0, 0, 1, 2, 0, 3, 1, 0, 2][i % 9]!]!;
@@ -61,6 +66,9 @@ export function fixtureEntry(i: number, now: number): WitnessEntry {
     timestamp: timestampFromMicros(micros),
     error,
     tags,
+    // Schema v2: trace and usage as the caller gives them (the SDK sets producer).
+    trace: i >= OLD && i % 3 !== 2 ? { trace_id: fixtureTraceId(Math.floor(i / 10)), span_id: (i + 1).toString(16).padStart(16, '0') } : null,
+    usage: i % 4 === 3 ? null : { prompt_tokens: 100 + i, completion_tokens: 10 * i },
   };
 }
 

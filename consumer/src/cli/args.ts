@@ -36,6 +36,9 @@ export const OPTIONS = {
   'dry-run': { type: 'boolean' },
   'from-beginning': { type: 'boolean' },
   topic: { type: 'string' },
+  trace: { type: 'string' },
+  service: { type: 'string' },
+  producer: { type: 'string' },
   ...POSTMORTEM_OPTIONS,
 } as const;
 
@@ -43,10 +46,11 @@ export type Flag = keyof typeof OPTIONS;
 export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 export const COMMON: Flag[] = ['url', 'collection', 'json', 'help'];
-export const FILTERS: Flag[] = ['session', 'model', 'errors', 'ok', 'error-code', 'since', 'until', 'tag', 'all-tags', 'min-quality', 'max-latency'];
+export const FILTERS: Flag[] = ['session', 'model', 'errors', 'ok', 'error-code', 'since', 'until', 'tag', 'all-tags', 'min-quality', 'max-latency', 'trace', 'service', 'producer'];
 export const COMMANDS: Record<string, { flags: Flag[]; positionals: number }> = {
   search: { flags: [...FILTERS, 'like', 'vector-file', 'using', 'limit'], positionals: 0 },
-  get: { flags: [], positionals: 1 },
+  // One entry by request id, or (--trace, no request id) the entries of one trace.
+  get: { flags: ['trace'], positionals: 1 },
   list: { flags: [...FILTERS, 'limit', 'cursor', 'oldest'], positionals: 0 },
   stats: { flags: FILTERS, positionals: 0 },
   prune: { flags: ['older-than', 'dry-run'], positionals: 0 },
@@ -77,6 +81,10 @@ export function toFilter(values: Values): WitnessFilter {
     else filter.tagsAny = tags;
   } else if (values['all-tags']) throw new UsageError('--all-tags needs at least one --tag');
   if (values['min-quality'] !== undefined) filter.minQuality = number('--min-quality', values['min-quality'], 'a number from 0 to 1', 0, 1);
+  // The id shapes are checked by the query library (filter.ts), which names the flag's field.
+  if (values.trace !== undefined) filter.traceId = nonEmpty('--trace', values.trace);
+  if (values.service !== undefined) filter.service = nonEmpty('--service', values.service);
+  if (values.producer !== undefined) filter.producerId = nonEmpty('--producer', values.producer);
   if (values['max-latency'] !== undefined) filter.maxLatencyMs = number('--max-latency', values['max-latency'], 'milliseconds (a number >= 0)', 0, Infinity);
   return filter;
 }

@@ -21,20 +21,18 @@ import {
   UsageError,
   duration,
   integer,
-  readVectorFile,
   toFilter,
-  vectorName,
   type Flag,
   type Values,
 } from './args.js';
-import { entriesTable, entryDetail, hitsTable, json, recordJson, statsTable } from './format.js';
+import { entriesTable, json, recordJson, statsTable } from './format.js';
 import { CONFIG_DEFAULTS, isHttpUrl, loadCliSettings, loadConfig, type CliSettings } from '../config.js';
 import { ConfigError, QdrantRejectedError, WitnessConsumerError } from '../errors.js';
-import { QUERY_VECTOR } from '../store/point.js';
 import { isKafkaUnreachable } from '../ingest/kafka.js';
 import { createWitnessQuery, isUnreachable } from '../query/query.js';
 import { replayTopic } from '../ops/replay.js';
 import { isPostmortem, runPostmortem } from './postmortem.js';
+import { runGet, runSearch } from './lookup.js';
 
 export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
 
@@ -43,6 +41,7 @@ const USAGE = `usage: witness <command> [options]
 commands:
   search --like <request-id> | --vector-file <file>   nearest entries (--using query|response, --limit n)
   get <request-id>                                    one entry
+  get --trace <trace_id>                              the entries of one distributed trace, oldest first
   list                                                newest first (--oldest: oldest first; --limit n, --cursor c)
   stats                                               totals, success rate, per model and per error code
   prune --older-than <duration>                       delete entries older than the cut-off (--dry-run)
@@ -56,6 +55,7 @@ filters (search, list, stats, clusters, routing, quality, latency):
   --session <id>  --model <name> (repeatable)  --errors | --ok  --error-code <code>
   --since <30m|1h|7d|RFC 3339>  --until <...>  --tag <t> (repeatable; any of, or all of with --all-tags)
   --min-quality <0..1>  --max-latency <ms>
+  --trace <trace_id>  --service <producer.service>  --producer <producer.id>
 
 common: --url <qdrant url> (WITNESS_QDRANT_URL; else QDRANT_PORT, the local stack's: http://127.0.0.1:$QDRANT_PORT)
         --collection <name> (WITNESS_COLLECTION)  --json  --help
@@ -98,25 +98,12 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
   for (const flag of Object.keys(values) as Flag[]) {
     if (!COMMON.includes(flag) && !spec.flags.includes(flag)) throw new UsageError(`--${flag} is not an option of "witness ${command}"`);
   }
-  if (rest.length !== spec.positionals) {
+  // `get --trace <id>` is the one command whose positional may be left out.
+  if (rest.length !== spec.positionals && !(command === 'get' && values.trace !== undefined && rest.length === 0)) {
     throw new UsageError(spec.positionals === 0 ? `unexpected argument "${rest[0]}"` : `"witness ${command}" takes exactly one request id`);
   }
 
-  let settings: CliSettings;
-  try {
-    settings = loadCliSettings(env);
-  } catch (err) {
-    if (err instanceof InvalidOptionError) throw new UsageError(`${err.option}=${JSON.stringify(err.value)}: expected ${err.expected}`);
-    throw err;
-  }
-  // One line per old variable name, on stderr so --json output stays clean.
-  const warned = new Set<string>();
-  const warn = (d: Deprecation) => {
-    if (warned.has(d.old)) return;
-    warned.add(d.old);
-    io.stderr(`witness: warning: ${deprecationMessage(d)}\n`);
-  };
-  settings.deprecations.forEach(warn);
+  const { settings, warn } = cliSettings(env, io);
   const url = values.url === undefined ? settings.qdrantUrl : values.url.trim() || CONFIG_DEFAULTS.WITNESS_QDRANT_URL;
   if (!isHttpUrl(url)) throw new UsageError(`--url ${JSON.stringify(url)}: expected an http:// or https:// URL (or set WITNESS_QDRANT_URL)`);
   target.url = url;
@@ -130,45 +117,10 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
   if (isPostmortem(command)) return runPostmortem(command, values, q, io.stdout).then(() => EXIT.found);
 
   switch (command) {
-    case 'get': {
-      const entry = await q.get(rest[0]!);
-      if (!entry) {
-        io.stderr(`witness: no entry with request id ${rest[0]} in ${collection}\n`);
-        if (values.json) io.stdout(json(null));
-        return EXIT.nothingFound;
-      }
-      out(entryDetail(entry), recordJson(entry));
-      return EXIT.found;
-    }
-    case 'search': {
-      const using = vectorName(values.using);
-      const limit = integer('--limit', values.limit, 10);
-      const filter = toFilter(values);
-      let embedding: ArrayLike<number>;
-      const exclude: string[] = [];
-      if ((values.like === undefined) === (values['vector-file'] === undefined)) throw new UsageError('search needs exactly one of --like <request-id> or --vector-file <file>');
-      if (values.like !== undefined) {
-        const origin = await q.get(values.like);
-        if (!origin) {
-          io.stderr(`witness: no entry with request id ${values.like} in ${collection}\n`);
-          if (values.json) io.stdout(json([]));
-          return EXIT.nothingFound;
-        }
-        const stored = using === QUERY_VECTOR ? origin.query_embedding : origin.response_embedding;
-        if (!stored || stored.length === 0) {
-          io.stderr(`witness: entry ${values.like} has no ${using} embedding\n`);
-          if (values.json) io.stdout(json([]));
-          return EXIT.nothingFound;
-        }
-        embedding = stored;
-        exclude.push(origin.request_id);
-      } else {
-        embedding = readVectorFile(values['vector-file']!);
-      }
-      const hits = await q.searchSimilar(embedding, { limit, using, filter, exclude });
-      out(hits.length === 0 ? 'no matching entries\n' : hitsTable(hits), hits.map((h) => ({ score: h.score, entry: recordJson(h.entry) })));
-      return hits.length === 0 ? EXIT.nothingFound : EXIT.found;
-    }
+    case 'get':
+      return runGet(q, rest[0], values, collection, io);
+    case 'search':
+      return runSearch(q, values, collection, io);
     case 'list': {
       const order = values.oldest ? 'oldest' : 'newest';
       const page = await q.list({ filter: toFilter(values), limit: integer('--limit', values.limit, 20), order, cursor: values.cursor ?? null });
@@ -196,6 +148,26 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
     }
   }
   throw new UsageError(`unknown command "${command}"`);
+}
+
+/** The settings from the environment, and the warner of old variable names (once each, already called for the settings'). */
+function cliSettings(env: NodeJS.ProcessEnv, io: CliIo): { settings: CliSettings; warn: (d: Deprecation) => void } {
+  let settings: CliSettings;
+  try {
+    settings = loadCliSettings(env);
+  } catch (err) {
+    if (err instanceof InvalidOptionError) throw new UsageError(`${err.option}=${JSON.stringify(err.value)}: expected ${err.expected}`);
+    throw err;
+  }
+  // One line per old variable name, on stderr so --json output stays clean.
+  const warned = new Set<string>();
+  const warn = (d: Deprecation) => {
+    if (warned.has(d.old)) return;
+    warned.add(d.old);
+    io.stderr(`witness: warning: ${deprecationMessage(d)}\n`);
+  };
+  settings.deprecations.forEach(warn);
+  return { settings, warn };
 }
 
 async function replay(

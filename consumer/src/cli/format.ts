@@ -70,6 +70,10 @@ export function entryDetail(e: WitnessRecord): string {
     ['context_docs', String(e.context_doc_ids.length)],
     ['query_embedding', dims(e.query_embedding)],
     ['response_embedding', dims(e.response_embedding)],
+    // Schema v2; null in entries a v1 producer wrote.
+    ['producer', e.producer ? `${e.producer.service} on ${e.producer.host} (instance ${e.producer.id}, seq ${e.producer.seq})` : '-'],
+    ['trace', e.trace ? `${e.trace.trace_id} span ${e.trace.span_id}` : '-'],
+    ['usage', e.usage ? `prompt ${e.usage.prompt_tokens} tokens, completion ${e.usage.completion_tokens}` : '-'],
   ];
   return table(['field', 'value'], rows).split('\n').slice(1).join('\n');
 }

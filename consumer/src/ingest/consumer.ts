@@ -120,7 +120,7 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
 
   const intake = createIntake({
     topic: config.topic,
-    codec: createCodec({ dim: config.embeddingDim }),
+    codec: createCodec({ dim: config.embeddingDim, ...(options.schemaVersions ? { reader: options.schemaVersions.at(-1), writers: options.schemaVersions } : {}) }),
     batcher,
     cap: config.batch.maxBufferedEntries,
     consumer,

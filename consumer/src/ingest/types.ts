@@ -6,6 +6,7 @@ import type { ConsumerConfig } from '../config.js';
 import type { FlushEvent } from './flush.js';
 import type { KafkaClients, TopicPartitionOffset } from './kafka.js';
 import type { QdrantProbe, QdrantWriter } from '../store/qdrant.js';
+import type { SchemaVersion } from '@witnesslog/schemas';
 
 export type { FlushEvent, TopicPartitionOffset };
 
@@ -22,6 +23,13 @@ export interface WitnessConsumerOptions {
   qdrant?: { writer: QdrantWriter; probe: QdrantProbe };
   /** Wall clock, ms. Default Date.now. */
   now?: () => number;
+  /**
+   * The schema versions this consumer reads, oldest first; entries are read as the
+   * last. Default: every production version. A message of any other version is
+   * dead-lettered as WITNESS_UNKNOWN_FINGERPRINT: set it to an older list to see what
+   * an older consumer does with a newer producer's messages (the deploy-order tests).
+   */
+  schemaVersions?: readonly SchemaVersion[];
 }
 
 export interface ConsumerEvents {

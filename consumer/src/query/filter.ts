@@ -23,6 +23,12 @@ export interface WitnessFilter {
   minQuality?: number;
   /** latency.total_ms at most this. */
   maxLatencyMs?: number;
+  /** trace.trace_id: the entries of one distributed trace (32 hex digits; case does not matter). */
+  traceId?: string;
+  /** producer.service: the service that wrote the entries. */
+  service?: string;
+  /** producer.id: the entries of one SDK instance (a UUID; case does not matter). */
+  producerId?: string;
 }
 
 export type QdrantFilter = Schemas['Filter'];
@@ -56,6 +62,9 @@ export function toQdrantFilter(filter: WitnessFilter = {}, extra: QdrantConditio
   for (const tag of filter.tagsAll ?? []) must.push({ key: 'tags', match: { value: text('tagsAll', tag) } });
   if (filter.minQuality !== undefined) must.push({ key: 'quality_score', range: { gte: finite('minQuality', filter.minQuality) } });
   if (filter.maxLatencyMs !== undefined) must.push({ key: 'latency.total_ms', range: { lte: finite('maxLatencyMs', filter.maxLatencyMs) } });
+  if (filter.traceId !== undefined) must.push({ key: 'trace.trace_id', match: { value: shaped('traceId', filter.traceId, TRACE_ID, '32 hex digits (a W3C trace id), not all zeros') } });
+  if (filter.service !== undefined) must.push({ key: 'producer.service', match: { value: text('service', filter.service) } });
+  if (filter.producerId !== undefined) must.push({ key: 'producer.id', match: { value: shaped('producerId', filter.producerId, UUID, 'a UUID (8-4-4-4-12 hex digits)') } });
   must.push(...extra);
   return must.length === 0 ? undefined : { must };
 }
@@ -63,6 +72,16 @@ export function toQdrantFilter(filter: WitnessFilter = {}, extra: QdrantConditio
 function text(field: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') throw new QueryInputError(field, value, 'a non-empty string');
   return value;
+}
+
+// Stored ids are lowercase (the schema's rule): an id typed in capitals still finds them.
+const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function shaped(field: string, value: unknown, pattern: RegExp, expected: string): string {
+  const id = typeof value === 'string' ? value.toLowerCase() : value;
+  if (typeof id !== 'string' || !pattern.test(id)) throw new QueryInputError(field, value, expected);
+  return id;
 }
 
 function finite(field: string, value: unknown): number {

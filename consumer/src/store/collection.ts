@@ -9,7 +9,7 @@ import { QUERY_VECTOR, RESPONSE_VECTOR } from './point.js';
 import { collectionRequest, type CollectionOptions } from './collection-options.js';
 import type { QdrantWriter } from './qdrant.js';
 
-export type PayloadIndexType = 'keyword' | 'bool' | 'datetime' | 'float';
+export type PayloadIndexType = 'keyword' | 'bool' | 'datetime' | 'float' | 'integer';
 
 /** Payload fields the query module filters and sorts on, with the index type of each. */
 export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; type: PayloadIndexType }> = Object.freeze([
@@ -25,6 +25,13 @@ export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; type: PayloadIndexT
   { field: 'latency_slowest', type: 'keyword' },
   { field: 'routing_decision.model', type: 'keyword' },
   { field: 'routing_decision.model_probs', type: 'float' },
+  // Schema v2: the entries of one trace (witness get --trace), of one service or SDK
+  // instance, and producer.seq as an integer for range scans of one instance's
+  // numbering (finding the gaps a lost entry leaves).
+  { field: 'trace.trace_id', type: 'keyword' },
+  { field: 'producer.id', type: 'keyword' },
+  { field: 'producer.seq', type: 'integer' },
+  { field: 'producer.service', type: 'keyword' },
 ]);
 
 export const DISTANCE = 'Cosine' as const;

@@ -113,6 +113,11 @@ export function pointToRecord(point: StoredPoint): WitnessRecord {
   // The payload minus what entryToPoint added, whatever the schema version's fields are.
   const { is_success: _isSuccess, vector_norms: _norms, latency_slowest: _slowest, entry_digest: _digest, ...fields } = payload as unknown as WitnessPayload;
   const record = fields as WitnessRecord;
+  // A point stored before schema v2 lacks the v2 fields; read back, it is the v1
+  // entry a v2 reader decodes: the three null.
+  record.producer ??= null;
+  record.trace ??= null;
+  record.usage ??= null;
   const vectors = point.vector;
   if (vectors === null || vectors === undefined || typeof vectors !== 'object' || Array.isArray(vectors)) return record;
   const named = vectors as Record<string, unknown>;

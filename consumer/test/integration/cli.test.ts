@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { assertVectorClose, brokers, countPoints, disconnectShared, dropCollection, freePort, qdrantUrl, readPoints, uniqueName } from '../../../test/support/pipeline.js';
-import { DIM, OLD, cosine, witnessLogFixture, type WitnessLogFixture } from '../../../test/support/query-fixture.js';
+import { DIM, OLD, cosine, fixtureTraceId, witnessLogFixture, type WitnessLogFixture } from '../../../test/support/query-fixture.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'witness-cli-'));
@@ -84,6 +84,46 @@ describe('reading', () => {
     const bad = await witness(['get', 'nope']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /request id "nope": expected a UUID/);
+  });
+
+  test('get --json returns every v2 field; get --trace the entries of one trace, oldest first; --service and --producer filter', async () => {
+    const produced = entries[OLD + 1]!;
+    const got = parsed<WitnessEntry>(await witness(['get', produced.request_id, '--json']));
+    const fields = ['request_id', 'session_id', 'query_embedding', 'routing_decision', 'model_used', 'quality_score', 'latency', 'context_doc_ids', 'response_embedding', 'timestamp', 'error', 'quality_metrics', 'tags', 'producer', 'trace', 'usage'];
+    assert.deepEqual(Object.keys(got).sort(), [...fields].sort());
+    assert.deepEqual([got.trace, got.usage], [produced.trace, produced.usage]);
+    const producer = got.producer!;
+    assert.match(producer.id, /^[0-9a-f-]{36}$/);
+    assert.ok(Number.isInteger(producer.seq) && producer.seq >= 0 && producer.seq < entries.length);
+    assert.ok(producer.service.length > 0 && producer.host.length > 0);
+
+    const traceId = fixtureTraceId(5);
+    const trace = parsed<WitnessEntry[]>(await witness(['get', '--trace', traceId.toUpperCase(), '--json']));
+    const want = entries.filter((e) => e.trace?.trace_id === traceId);
+    assert.ok(want.length >= 5);
+    assert.deepEqual(ids(trace), ids(want));
+    for (let i = 1; i < trace.length; i++) assert.ok(trace[i]!.timestamp >= trace[i - 1]!.timestamp, 'oldest first');
+    for (const e of trace) {
+      assert.deepEqual(Object.keys(e).sort(), [...fields].sort());
+      assert.equal(e.producer!.id, producer.id, 'one SDK instance wrote the fixture');
+    }
+    const table = await witness(['get', '--trace', traceId]);
+    assert.equal(table.code, 0);
+    assert.equal(table.stdout.trim().split('\n').length, 1 + want.length, 'a header and one row per entry');
+    assert.equal((await witness(['get', '--trace', fixtureTraceId(999)])).code, 1);
+    const zero = await witness(['get', '--trace', '0'.repeat(32)]);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /traceId "0{32}": expected 32 hex digits/);
+    assert.equal((await witness(['get', produced.request_id, '--trace', traceId])).code, 2);
+
+    const byService = parsed<{ entries: WitnessEntry[] }>(await witness(['list', '--service', producer.service, '--limit', '1000', '--json']));
+    assert.deepEqual(ids(byService.entries), ids(entries));
+    assert.equal((await witness(['list', '--service', 'no-such-service'])).code, 1);
+    const byProducer = parsed<{ entries: WitnessEntry[] }>(await witness(['list', '--producer', producer.id, '--trace', traceId, '--limit', '1000', '--json']));
+    assert.deepEqual(ids(byProducer.entries), ids(want));
+    const badProducer = await witness(['list', '--producer', 'instance-7']);
+    assert.equal(badProducer.code, 2);
+    assert.match(badProducer.stderr, /producerId "instance-7": expected a UUID/);
   });
 
   test('list: filter flags select exactly the matching entries; nothing matching exits 1', async () => {

@@ -15,7 +15,7 @@ import {
 } from '@witnesslog/consumer/query';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { assertVectorClose, countPoints, disconnectShared, freePort, qdrantUrl } from '../../../test/support/pipeline.js';
-import { DIM, OLD, cosine, witnessLogFixture, type WitnessLogFixture } from '../../../test/support/query-fixture.js';
+import { DIM, OLD, cosine, fixtureTraceId, witnessLogFixture, type WitnessLogFixture } from '../../../test/support/query-fixture.js';
 
 let log: WitnessLogFixture;
 let q: WitnessQuery;
@@ -60,6 +60,7 @@ function filterCases(): Array<{ name: string; filter: WitnessFilter; keep: (e: W
     { name: 'tags all of', filter: { tagsAll: ['even', 'three'] }, keep: (e) => e.tags.includes('even') && e.tags.includes('three') },
     { name: 'min quality', filter: { minQuality: 0.7 }, keep: (e) => e.quality_score >= 0.7 },
     { name: 'max latency', filter: { maxLatencyMs: 300 }, keep: (e) => e.latency.total_ms <= 300 },
+    { name: 'trace', filter: { traceId: fixtureTraceId(3) }, keep: (e) => e.trace?.trace_id === fixtureTraceId(3) },
     {
       name: 'combined',
       filter: { model: 'tiny', success: true, tagsAny: ['even'], since: hourAgo },
@@ -127,7 +128,9 @@ describe('get, list and count', () => {
     assert.ok(entry);
     const { query_embedding, response_embedding, ...fields } = entry;
     const { query_embedding: pq, response_embedding: pr, ...producedFields } = produced;
-    assert.deepEqual(fields, producedFields);
+    // The SDK set producer: the fixture's one instance accepted the entries in order, so seq is the index.
+    assert.deepEqual(fields, { ...producedFields, producer: { ...fields.producer!, seq: 7 } });
+    assert.match(fields.producer!.id, /^[0-9a-f]{8}-/);
     assertVectorClose(query_embedding!, pq, 'query_embedding');
     assertVectorClose(response_embedding!, pr, 'response_embedding');
     assert.equal(await q.get('00000000-0000-4000-8000-000000000000'), null);

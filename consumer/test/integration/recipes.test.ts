@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { WitnessEntry } from '@witnesslog/schemas';
 import { disconnectShared, qdrantUrl } from '../../../test/support/pipeline.js';
-import { OLD, cosine, witnessLogFixture, type WitnessLogFixture } from '../../../test/support/query-fixture.js';
+import { OLD, cosine, fixtureTraceId, witnessLogFixture, type WitnessLogFixture } from '../../../test/support/query-fixture.js';
 
 const README = new URL('../../README.md', import.meta.url);
 
@@ -70,6 +70,7 @@ test('every console recipe in the README runs against Qdrant and answers what th
     '<since>': since.toISOString(),
     '<cutoff>': cutoff.toISOString(),
     '<model>': 'small',
+    '<trace-id>': fixtureTraceId(5),
   };
 
   // Title pattern -> check of the parsed `result`.
@@ -135,6 +136,20 @@ test('every console recipe in the README runs against Qdrant and answers what th
       about: /top routing probability was below 0.5/,
       check: (result) =>
         assert.equal((result as { count: number }).count, recent.filter((e) => Math.max(...e.routing_decision.model_probs) < 0.5).length),
+    },
+    {
+      about: /entries of one distributed trace/,
+      check: (result) => {
+        const points = (result as { points: Point[] }).points;
+        const trace = entries.filter((e) => e.trace?.trace_id === fixtureTraceId(5));
+        assert.ok(trace.length >= 5);
+        assert.deepEqual(points.map((p) => p.id).sort(), trace.map((e) => e.request_id).sort());
+        const stamps = points.map((p) => Date.parse(p.payload.timestamp as string));
+        for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i]! >= stamps[i - 1]!, 'oldest first');
+        // Every entry of the trace was written by the one SDK instance of the fixture, numbered by it.
+        assert.equal(new Set(points.map((p) => (p.payload.producer as { id: string }).id)).size, 1);
+        assert.ok(points.every((p) => Number.isInteger((p.payload.producer as { seq: number }).seq)));
+      },
     },
     {
       about: /older than a cut-off/,

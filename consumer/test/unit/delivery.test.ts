@@ -4,11 +4,11 @@
 // test/reliability/.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createCodec, loadSchemaVersion, slowestComponent, type WitnessEntry } from '@witnesslog/schemas';
+import { createCodec, loadSchemaVersion, schemaVersions, slowestComponent, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessConsumer, DLQ_HEADERS, entryToPoint, loadConfig, pointToEntry, type WitnessConsumer } from '@witnesslog/consumer';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { codec, testEntry } from '../../../test/support/entries.js';
+import { codec, testEntry, withProducer } from '../../../test/support/entries.js';
 import { metricValue } from '../../../test/support/metrics.js';
 import { FakeGroupConsumer, FakeProducer, FakeQdrant, fakeKafka, gate } from '../../../test/support/fakes.js';
 
@@ -248,9 +248,29 @@ describe('append-only per request_id (issue 13 finding 4)', () => {
 });
 
 describe('entryToPoint / pointToEntry with a newer schema', () => {
-  test('a field added by the schema (v2 serving_node) reaches the payload and comes back', () => {
-    const v2 = loadSchemaVersion(2, new URL('../../../schemas/test/fixtures/witness-entry.v2.avsc', import.meta.url));
-    const v2codec = createCodec({ reader: v2, dim: DIM });
+  test('a v1 entry is stored with producer, trace and usage null; a v2 entry with them in the payload, and both come back', () => {
+    const v1codec = createCodec({ reader: schemaVersions[0], dim: DIM });
+    const { producer: _p, trace: _t, usage: _u, ...v1Entry } = testEntry(DIM, 0);
+    const fromV1 = createCodec({ dim: DIM }).decode(v1codec.encode(v1Entry as WitnessEntry));
+    const v1Point = entryToPoint(fromV1, 'digest');
+    assert.deepStrictEqual([v1Point.payload.producer, v1Point.payload.trace, v1Point.payload.usage], [null, null, null]);
+    // A point written before v2 (no such keys at all) reads back the same way.
+    const { producer: _pp, trace: _tp, usage: _up, ...oldPayload } = v1Point.payload;
+    const old = pointToEntry({ id: v1Point.id, payload: oldPayload as unknown as Record<string, unknown>, vector: v1Point.vector });
+    assert.deepStrictEqual([old.producer, old.trace, old.usage], [null, null, null]);
+
+    const v2 = withProducer(testEntry(DIM, 0), 7);
+    const point = entryToPoint(createCodec({ dim: DIM }).decode(createCodec({ dim: DIM }).encode(v2)), 'digest');
+    assert.deepStrictEqual(point.payload.producer, v2.producer);
+    assert.deepStrictEqual(point.payload.trace, v2.trace);
+    assert.deepStrictEqual(point.payload.usage, v2.usage);
+    const back = pointToEntry({ id: point.id, payload: point.payload as unknown as Record<string, unknown>, vector: point.vector });
+    assert.deepStrictEqual([back.producer, back.trace, back.usage], [v2.producer, v2.trace, v2.usage]);
+  });
+
+  test('a field added by the schema (test-only serving_node) reaches the payload and comes back', () => {
+    const next = loadSchemaVersion(3, new URL('../../../schemas/test/fixtures/witness-entry.test-v3.avsc', import.meta.url));
+    const v2codec = createCodec({ reader: next, dim: DIM });
     const decoded = v2codec.decode(v2codec.encode({ ...testEntry(DIM, 0), serving_node: 'gpu-node-17' } as WitnessEntry));
     const point = entryToPoint(decoded, 'digest');
     assert.equal((point.payload as unknown as { serving_node: string }).serving_node, 'gpu-node-17');

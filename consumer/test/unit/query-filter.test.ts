@@ -52,3 +52,20 @@ test('durations', () => {
   assert.equal(parseDuration('2w'), 1_209_600_000);
   for (const bad of ['', '1x', 'h', '1.5h', '-1h', '0m', '1 h']) assert.equal(parseDuration(bad), undefined, bad);
 });
+
+test('the v2 filters: trace id, service and producer id, each an indexed keyword; ids lowercased, bad ones named', () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const producerId = '5f0c6a1e-2b7d-4c3a-9e8f-1a2b3c4d5e6f';
+  assert.deepEqual(toQdrantFilter({ traceId: traceId.toUpperCase(), service: 'api', producerId: producerId.toUpperCase() }), {
+    must: [
+      { key: 'trace.trace_id', match: { value: traceId } },
+      { key: 'producer.service', match: { value: 'api' } },
+      { key: 'producer.id', match: { value: producerId } },
+    ],
+  });
+  for (const bad of ['', '0'.repeat(32), traceId.slice(1), `${traceId}-x`]) {
+    assert.throws(() => toQdrantFilter({ traceId: bad }), (err: unknown) => err instanceof QueryInputError && err.field === 'traceId' && err.message.includes('32 hex digits'));
+  }
+  assert.throws(() => toQdrantFilter({ producerId: 'instance-7' }), { field: 'producerId', message: /instance-7.*UUID/ });
+  assert.throws(() => toQdrantFilter({ service: '' }), { field: 'service' });
+});

@@ -82,7 +82,7 @@ def test_round_trip_of_a_768_dim_entry_keeps_float32_values_exactly():
 
 def test_v2_writer_v1_reader_drops_the_added_field_and_v1_writer_v2_reader_gets_its_default():
     v1 = current_schema_version()
-    v2 = SchemaVersion(2, json.loads((FIXTURES / "witness-entry.v2.avsc").read_text(encoding="utf-8")))
+    v2 = SchemaVersion(2, json.loads((FIXTURES / "witness-entry.test-v3.avsc").read_text(encoding="utf-8")))
     new_producer = WitnessCodec(dim=4, reader=v2, writers=[v1])
     old_consumer = WitnessCodec(dim=4, reader=v1, writers=[v2])
     message = new_producer.encode({**golden_entry(), "serving_node": "gpu-node-17"})

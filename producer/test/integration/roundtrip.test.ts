@@ -1,4 +1,5 @@
-// What the producer writes is what a consumer reads: every entry, decoded equal, one
+// What the producer writes is what a consumer reads: every entry, decoded equal (with
+// the producer identity the SDK set: seq = the order of recording), one
 // session's entries in the order they were recorded; and close() delivers what is pending.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -29,6 +30,7 @@ test('entries come back decoded equal, in order within each session', { timeout:
   t.after(() => producer.close());
   const sessions = Array.from({ length: 6 }, () => randomUUID());
   const recorded = new Map<string, WitnessEntry>();
+  const seqOf = new Map<string, number>();
   const order = new Map<string, string[]>(sessions.map((s) => [s, []]));
 
   // Interleaved sessions, a few entries with errors, recorded in small bursts so
@@ -38,6 +40,7 @@ test('entries come back decoded equal, in order within each session', { timeout:
     const e = entry(session, { failed: i % 13 === 0, tags: [`n${i}`] });
     assert.equal(producer.record(e), true);
     recorded.set(e.request_id, e);
+    seqOf.set(e.request_id, i);
     order.get(session)!.push(e.request_id);
     if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5));
   }
@@ -58,8 +61,10 @@ test('entries come back decoded equal, in order within each session', { timeout:
       ...original,
       query_embedding: Float32Array.from(original.query_embedding),
       response_embedding: Float32Array.from(original.response_embedding),
+      producer: { id: stats.producer.id, seq: seqOf.get(original.request_id), service: stats.producer.service, host: stats.producer.host },
     });
   }
+  assert.equal(stats.producer.last_seq, 299);
   // Within a partition the consumer sees offset order; a session lives on one partition.
   const seen = new Map<string, string[]>();
   const partitionOf = new Map<string, number>();

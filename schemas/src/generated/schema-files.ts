@@ -239,4 +239,326 @@ export const schemaFiles: readonly { readonly version: number; readonly schema: 
       }
     ]
   } },
+  // witness-entry.v2.avsc
+  { version: 2, schema: {
+    "type": "record",
+    "name": "WitnessEntry",
+    "namespace": "dev.witnesslog",
+    "doc": "One LLM request served by the fleet, as recorded by the serving node. Version 2: version 1 plus producer, trace and usage, each null by default so a version 1 message reads as version 2 with all three null. Field names are identical in the TypeScript type and the Qdrant payload. Messages carry it in Avro single-object encoding (C3 01, CRC-64-AVRO fingerprint of this schema's Parsing Canonical Form, little-endian, then the binary body).",
+    "fields": [
+      {
+        "name": "request_id",
+        "type": {
+          "type": "string",
+          "logicalType": "uuid"
+        },
+        "doc": "Unique id of the request, lowercase UUID; also the Qdrant point id."
+      },
+      {
+        "name": "session_id",
+        "type": "string",
+        "doc": "Conversation or client session the request belongs to; 1..256 characters."
+      },
+      {
+        "name": "query_embedding",
+        "type": {
+          "type": "bytes",
+          "logicalType": "float32-vector"
+        },
+        "doc": "Embedding of the query: IEEE-754 float32 values, little-endian, packed, 4 bytes each (768 values by default); the byte length must be a multiple of 4. Chosen over array<float> after measuring an entry with two 768-dim vectors (bench/codec.bench.ts, Avro body only, 2-core EPYC VM, Node 20): the same size (6757 bytes against 6759: array<float> spends 4 bytes a value too), but bytes encodes in 3-7 us and decodes in 4-8 us, against 38 us and 65 us for array<float> from and to number[], and 110-200 us and 120-160 us from and to Float32Array, because bytes is one memory copy per vector where array<float> is one call per value."
+      },
+      {
+        "name": "routing_decision",
+        "doc": "What the router decided for this request.",
+        "type": {
+          "type": "record",
+          "name": "RoutingDecision",
+          "fields": [
+            {
+              "name": "model",
+              "doc": "Model size the router picked.",
+              "type": {
+                "type": "enum",
+                "name": "ModelSize",
+                "doc": "Model sizes of the fleet, smallest first (the order of model_probs).",
+                "symbols": [
+                  "tiny",
+                  "small",
+                  "medium",
+                  "large"
+                ]
+              }
+            },
+            {
+              "name": "context_size",
+              "type": "int",
+              "doc": "Context window given to the model, in tokens; 0 or more."
+            },
+            {
+              "name": "temperature",
+              "type": "double",
+              "doc": "Sampling temperature; 0 or more."
+            },
+            {
+              "name": "top_p",
+              "type": "double",
+              "doc": "Nucleus sampling threshold, 0..1."
+            },
+            {
+              "name": "confidence",
+              "type": "double",
+              "doc": "Router's confidence in its choice, 0..1."
+            },
+            {
+              "name": "model_probs",
+              "type": {
+                "type": "array",
+                "items": "double"
+              },
+              "doc": "Router's probability for each model size: exactly 4 values (tiny, small, medium, large), each 0..1."
+            }
+          ]
+        }
+      },
+      {
+        "name": "model_used",
+        "type": "ModelSize",
+        "doc": "Model that actually answered (differs from routing_decision.model after a fallback)."
+      },
+      {
+        "name": "quality_score",
+        "type": "double",
+        "doc": "Overall quality of the answer, 0..1; 0 until scored."
+      },
+      {
+        "name": "latency",
+        "doc": "Where the time went, in milliseconds, each 0 or more.",
+        "type": {
+          "type": "record",
+          "name": "LatencyBreakdown",
+          "fields": [
+            {
+              "name": "embedding_ms",
+              "type": "double",
+              "doc": "Embedding the query."
+            },
+            {
+              "name": "retrieval_ms",
+              "type": "double",
+              "doc": "Retrieving context documents."
+            },
+            {
+              "name": "routing_ms",
+              "type": "double",
+              "doc": "Choosing the model."
+            },
+            {
+              "name": "attention_ms",
+              "type": "double",
+              "doc": "Attention / prefill."
+            },
+            {
+              "name": "generation_ms",
+              "type": "double",
+              "doc": "Generating the answer."
+            },
+            {
+              "name": "total_ms",
+              "type": "double",
+              "doc": "End to end; may exceed the sum of the parts."
+            }
+          ]
+        }
+      },
+      {
+        "name": "context_doc_ids",
+        "type": {
+          "type": "array",
+          "items": {
+            "type": "string",
+            "logicalType": "uuid"
+          }
+        },
+        "doc": "Documents retrieved into the context, lowercase UUIDs; at most 256."
+      },
+      {
+        "name": "response_embedding",
+        "type": {
+          "type": "bytes",
+          "logicalType": "float32-vector"
+        },
+        "doc": "Embedding of the answer, same encoding and dimension as query_embedding, or empty when not computed."
+      },
+      {
+        "name": "timestamp",
+        "type": {
+          "type": "long",
+          "logicalType": "timestamp-micros"
+        },
+        "doc": "When the request was served: microseconds since the Unix epoch, UTC. The TypeScript type and the Qdrant payload show it as RFC 3339 with six fractional digits."
+      },
+      {
+        "name": "error",
+        "doc": "Why the request failed; null when it succeeded.",
+        "type": [
+          "null",
+          {
+            "type": "record",
+            "name": "ErrorInfo",
+            "fields": [
+              {
+                "name": "code",
+                "type": "string",
+                "doc": "Stable error code; 1..128 characters."
+              },
+              {
+                "name": "message",
+                "type": "string",
+                "doc": "Human-readable message; at most 4096 characters."
+              },
+              {
+                "name": "stack_trace",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Stack trace if any; at most 32768 characters."
+              },
+              {
+                "name": "recovery_attempted",
+                "type": "boolean",
+                "doc": "Whether the node retried or fell back."
+              }
+            ]
+          }
+        ],
+        "default": null
+      },
+      {
+        "name": "quality_metrics",
+        "doc": "Detailed quality scores, each 0..1; null when not evaluated.",
+        "type": [
+          "null",
+          {
+            "type": "record",
+            "name": "QualityMetrics",
+            "fields": [
+              {
+                "name": "overall_score",
+                "type": "double"
+              },
+              {
+                "name": "relevance",
+                "type": "double"
+              },
+              {
+                "name": "coherence",
+                "type": "double"
+              },
+              {
+                "name": "factuality",
+                "type": "double"
+              }
+            ]
+          }
+        ],
+        "default": null
+      },
+      {
+        "name": "tags",
+        "type": {
+          "type": "array",
+          "items": "string"
+        },
+        "default": [],
+        "doc": "Free-form labels for filtering; at most 32, each 1..128 characters."
+      },
+      {
+        "name": "producer",
+        "doc": "Which SDK instance wrote the entry; set by the SDK, never by the caller. Null in entries written by a version 1 producer.",
+        "type": [
+          "null",
+          {
+            "type": "record",
+            "name": "ProducerIdentity",
+            "fields": [
+              {
+                "name": "id",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "New for each SDK instance (lowercase UUID)."
+              },
+              {
+                "name": "seq",
+                "type": "long",
+                "doc": "Numbers the entries this instance accepted, from 0, gapless, in the order record(), recordBatch() and recordCritical() accepted them."
+              },
+              {
+                "name": "service",
+                "type": "string",
+                "doc": "The service the instance runs in (the SDK's `service` option, WITNESS_SERVICE, or the process's name); 1..256 characters."
+              },
+              {
+                "name": "host",
+                "type": "string",
+                "doc": "The host name, from the OS; 1..256 characters."
+              }
+            ]
+          }
+        ],
+        "default": null
+      },
+      {
+        "name": "trace",
+        "doc": "Where the request sits in a distributed trace (W3C Trace Context); null when unknown. The SDK takes it from the active OpenTelemetry span when the caller gives none.",
+        "type": [
+          "null",
+          {
+            "type": "record",
+            "name": "TraceContext",
+            "fields": [
+              {
+                "name": "trace_id",
+                "type": "string",
+                "doc": "32 lowercase hex digits, not all zeros."
+              },
+              {
+                "name": "span_id",
+                "type": "string",
+                "doc": "16 lowercase hex digits, not all zeros."
+              }
+            ]
+          }
+        ],
+        "default": null
+      },
+      {
+        "name": "usage",
+        "doc": "Tokens the request cost; null when unknown. OpenTelemetry GenAI: gen_ai.usage.input_tokens and gen_ai.usage.output_tokens.",
+        "type": [
+          "null",
+          {
+            "type": "record",
+            "name": "TokenUsage",
+            "fields": [
+              {
+                "name": "prompt_tokens",
+                "type": "int",
+                "doc": "Tokens in the prompt, 0 or more."
+              },
+              {
+                "name": "completion_tokens",
+                "type": "int",
+                "doc": "Tokens generated, 0 or more."
+              }
+            ]
+          }
+        ],
+        "default": null
+      }
+    ]
+  } },
 ];

@@ -17,7 +17,9 @@ export const validationTable = {
     "tagMaxChars": 128,
     "contextDocIdsMaxCount": 256,
     "embeddingMaxDim": 65536,
-    "contextSizeMax": 2147483647
+    "contextSizeMax": 2147483647,
+    "producerServiceMaxChars": 256,
+    "producerHostMaxChars": 256
   },
   "limitsWhy": {
     "all": "With every limit at its maximum, every character 3 UTF-8 bytes and the dimension at its maximum, an encoded entry is 643 KiB (137 KiB at 768 dimensions): below Kafka's default 1 MiB message.max.bytes, so the broker never refuses a valid entry.",
@@ -70,7 +72,11 @@ export const validationTable = {
     "timestampDate": "is not a valid date",
     "timestampTime": "is not a valid time of day",
     "timestampRange": "must lie within 1684-07-28..2255-06-05, where microseconds since 1970 fit a JS safe integer",
-    "dim": "must be an integer within 1..{max}"
+    "dim": "must be an integer within 1..{max}",
+    "traceId": "must be 32 lowercase hex digits, not all zeros",
+    "spanId": "must be 16 lowercase hex digits, not all zeros",
+    "tokenCount": "must be an integer within 0..2147483647",
+    "setBySdk": "is set by the SDK, never by the caller"
   },
   "typescriptReasons": {
     "embeddingType": "must be a Float32Array or an array of numbers"

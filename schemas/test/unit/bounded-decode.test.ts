@@ -101,6 +101,23 @@ function withVarint(message: Buffer, at: number, n: number, width = 1): Buffer {
   return Buffer.concat([message.subarray(0, at), varint(n), message.subarray(at + width)]);
 }
 
+test('the v2 strings have caps of their own: producer.service, producer.host, trace.trace_id, trace.span_id', () => {
+  const entry = fullEntry();
+  const message = encodeEntry(entry);
+  for (const [path, text] of [
+    ['producer.service', entry.producer!.service],
+    ['producer.host', entry.producer!.host],
+    ['trace.trace_id', entry.trace!.trace_id],
+    ['trace.span_id', entry.trace!.span_id],
+  ] as const) {
+    const at = message.indexOf(text, HEADER_BYTES, 'latin1') - 1;
+    assert.equal(message[at], 2 * text.length, `${path}: its length byte`);
+    const cap = decodeCaps.fields[path]!;
+    assert.ok(cap >= 3 * text.length && cap < 64 * 1024, `${path}: cap ${cap}`);
+    assert.throws(() => decodeEntry(withVarint(message, at, cap + 1)), { code: 'WITNESS_DECODE_BOUNDS', field: path, claimed: cap + 1, cap });
+  }
+});
+
 test('string and bytes lengths above the cap are WITNESS_DECODE_BOUNDS, below it but past the end WITNESS_TRUNCATED', () => {
   const message = encodeEntry(minimalEntry());
   // Body: request_id (1-byte length 36, then 36 bytes), session_id (1-byte length, bytes), query_embedding.
@@ -205,10 +222,10 @@ test('firstIllFormed, which names the bad byte, agrees with isUtf8 on random byt
   }
 });
 
-test('the pass walks the writer schema: a v2 message is checked by v2 even where a v1 reader drops the field', () => {
-  const v2 = loadSchemaVersion(2, new URL('../fixtures/witness-entry.v2.avsc', import.meta.url));
-  const producer = createCodec({ reader: v2 });
-  const consumer = createCodec({ writers: [v2] });
+test('the pass walks the writer schema: a newer message is checked by its schema even where an older reader drops the field', () => {
+  const next = loadSchemaVersion(3, new URL('../fixtures/witness-entry.test-v3.avsc', import.meta.url));
+  const producer = createCodec({ reader: next });
+  const consumer = createCodec({ writers: [next] });
   const good = producer.encode({ ...fullEntry(), serving_node: 'node-MARK' } as WitnessEntry);
   assert.equal(consumer.decode(good).session_id, fullEntry().session_id);
   const bad = Buffer.from(good);

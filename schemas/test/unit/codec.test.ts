@@ -14,6 +14,7 @@ import {
   HEADER_BYTES,
   InvalidEntryError,
   MalformedBodyError,
+  schemaVersions,
   TruncatedMessageError,
   UnknownFingerprintError,
   type WitnessEntry,
@@ -90,7 +91,8 @@ test('a message is C3 01, the little-endian CRC-64-AVRO fingerprint of the write
   assert.equal(message[0], 0xc3);
   assert.equal(message[1], 0x01);
   assert.equal(message.readBigUInt64LE(2), currentSchemaVersion.fingerprint);
-  assert.equal(message.subarray(2, 10).toString('hex'), '1384dc295d7bb3d5');
+  assert.equal(currentSchemaVersion.version, 2, 'the SDKs write v2');
+  assert.equal(message.subarray(2, 10).toString('hex'), '4470dcc0d272a026');
   // The body is plain Avro binary: avsc alone, without our codec, reads it.
   const body = currentSchemaVersion.type.fromBuffer(message.subarray(HEADER_BYTES)) as WitnessEntry;
   assert.equal(body.request_id, entry.request_id);
@@ -103,9 +105,11 @@ test('decodes a message written by fastavro (another Avro implementation) and wr
   // fastavroEntry in fixtures/golden-entry.json, at dimension 4.
   const message = Buffer.from(readFileSync(new URL('../fixtures/witness-entry.v1.fastavro.hex', import.meta.url), 'utf8').trim(), 'hex');
   const golden = fastavroGoldenEntry();
-  const codec = createCodec({ dim: GOLDEN_DIM });
-  assert.deepStrictEqual(codec.decode(message), golden);
-  assert.deepStrictEqual(codec.encode(golden), message);
+  const v1 = createCodec({ dim: GOLDEN_DIM, reader: schemaVersions[0] });
+  assert.deepStrictEqual(v1.decode(message), golden);
+  assert.deepStrictEqual(v1.encode(golden), message);
+  // The current reader (v2) reads it too, with the three v2 fields null.
+  assert.deepStrictEqual(createCodec({ dim: GOLDEN_DIM }).decode(message), { ...golden, producer: null, trace: null, usage: null });
 });
 
 test('decoding copies embeddings out of the message once, from any alignment', () => {
@@ -180,7 +184,7 @@ test('trailing bytes, a bad union index and a bad enum index are WITNESS_MALFORM
 
   // The error union is the byte after the timestamp; index 7 does not exist.
   const body = Buffer.from(message);
-  const tail = 3; // error (1) + quality_metrics (1) + tags (1), all empty
+  const tail = 6; // error, quality_metrics, tags, producer, trace, usage: one byte each, all empty
   assert.equal(body[body.length - tail], 0, 'error union index 0 (null)');
   body[body.length - tail] = 14; // zig-zag 7
   assert.throws(() => decodeEntry(body), MalformedBodyError);
@@ -217,6 +221,19 @@ test('a well-formed message with a bad entry is caught on decode too, unless val
 
   const outOfRange = rawMessage(rawRecord({ quality_score: 1.5 }));
   assert.throws(() => decodeEntry(outOfRange), { field: 'quality_score', value: 1.5 });
+});
+
+test('a v2 message breaking a v2 rule is WITNESS_INVALID_ENTRY naming the field; a decoded producer is checked, not refused', () => {
+  const zeros = '0'.repeat(32);
+  const trace = rawMessage(rawRecord({ trace: { trace_id: zeros, span_id: '00f067aa0ba902b7' } }));
+  assert.throws(() => decodeEntry(trace), { code: 'WITNESS_INVALID_ENTRY', field: 'trace.trace_id', value: zeros });
+  const usage = rawMessage(rawRecord({ usage: { prompt_tokens: -1, completion_tokens: 0 } }));
+  assert.throws(() => decodeEntry(usage), { field: 'usage.prompt_tokens', value: -1 });
+  const host = rawMessage(rawRecord({ producer: { ...fullEntry().producer!, host: '' } }));
+  assert.throws(() => decodeEntry(host), { field: 'producer.host', value: '' });
+  const seq = rawMessage(rawRecord({ producer: { ...fullEntry().producer!, seq: -3 } }));
+  assert.throws(() => decodeEntry(seq), { field: 'producer.seq', value: -3 });
+  assert.deepStrictEqual(decodeEntry(rawMessage(rawRecord({}))).producer, fullEntry().producer);
 });
 
 test('options are checked where they are given', () => {

@@ -1,5 +1,6 @@
-// Schema evolution with a test-only v2 (v1 plus an optional `serving_node`),
-// in both directions, without touching the production versions.
+// Schema evolution: the real v1 -> v2 step, and a test-only next version (the
+// newest plus an optional `serving_node`, fixtures/witness-entry.test-v3.avsc) in
+// both directions, without touching the production versions.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
@@ -14,30 +15,61 @@ import {
 } from '../../src/index.js';
 import { fullEntry, minimalEntry } from '../../../test/support/entries.js';
 
-const v1 = currentSchemaVersion;
-const v2 = loadSchemaVersion(2, new URL('../fixtures/witness-entry.v2.avsc', import.meta.url));
+const v1 = schemaVersions[0]!;
+const current = currentSchemaVersion;
+const next = loadSchemaVersion(3, new URL('../fixtures/witness-entry.test-v3.avsc', import.meta.url));
 
 function withFloat32(entry: WitnessEntry): WitnessEntry {
   return { ...entry, query_embedding: Float32Array.from(entry.query_embedding), response_embedding: Float32Array.from(entry.response_embedding) };
 }
 
-test('v2 is a different writer schema (own fingerprint) and not a production version', () => {
-  assert.notEqual(v2.fingerprint, v1.fingerprint);
-  assert.deepStrictEqual(schemaVersions.map((v) => v.version), [1]);
+/** An entry as v1 knew it: without the three v2 fields. */
+function v1Entry(entry: WitnessEntry): Omit<WitnessEntry, 'producer' | 'trace' | 'usage'> {
+  const { producer: _p, trace: _t, usage: _u, ...rest } = entry;
+  return rest;
+}
+
+test('v1 and v2 are the production versions; the test-only version is not one', () => {
+  assert.deepStrictEqual(schemaVersions.map((v) => v.version), [1, 2]);
+  assert.equal(current.version, 2);
+  assert.notEqual(next.fingerprint, current.fingerprint);
 });
 
-test('new reader, old writer: a v1 message read as v2 gets the default for the added field', () => {
-  const oldProducer = createCodec({ reader: v1 });
-  const newConsumer = createCodec({ reader: v2, writers: [v1, v2] });
-  const decoded = newConsumer.decode(oldProducer.encode(fullEntry()));
+test('v1 writer, v2 reader: a v1 message decodes with producer, trace and usage null', () => {
+  const v1Producer = createCodec({ reader: v1 });
+  const decoded = createCodec().decode(v1Producer.encode(v1Entry(fullEntry()) as WitnessEntry));
+  assert.deepStrictEqual(decoded, { ...withFloat32(fullEntry()), producer: null, trace: null, usage: null });
+});
+
+test('v2 writer, v1 reader: a consumer still on v1 that lists v2 reads it without the new fields', () => {
+  const message = createCodec().encode(fullEntry());
+  const decoded = createCodec({ reader: v1, writers: [v1, current] }).decode(message);
+  assert.deepStrictEqual(decoded, v1Entry(withFloat32(fullEntry())));
+});
+
+test('deploying producers first: a consumer that knows only v1 dead-letters a v2 message as WITNESS_UNKNOWN_FINGERPRINT', () => {
+  const message = createCodec().encode(fullEntry());
+  const v1Only = createCodec({ reader: v1, writers: [v1] });
+  assert.deepStrictEqual(v1Only.writers.map((v) => v.version), [1]);
+  assert.throws(() => v1Only.decode(message), (err: unknown) => {
+    assert.ok(err instanceof UnknownFingerprintError);
+    assert.equal(err.code, 'WITNESS_UNKNOWN_FINGERPRINT');
+    assert.equal(err.fingerprint, current.fingerprintHex);
+    return true;
+  });
+});
+
+test('new reader, old writer: a current message read by the next version gets the default for the added field', () => {
+  const newConsumer = createCodec({ reader: next, writers: [current, next] });
+  const decoded = newConsumer.decode(createCodec().encode(fullEntry()));
   assert.deepStrictEqual(decoded, { ...withFloat32(fullEntry()), serving_node: null });
 });
 
-test('old reader, new writer: a v2 message read as v1 drops the added field', () => {
-  const newProducer = createCodec({ reader: v2, writers: [v1, v2] });
-  const oldConsumer = createCodec({ reader: v1, writers: [v1, v2] });
+test('old reader, new writer: a next-version message read by the current version drops the added field', () => {
+  const newProducer = createCodec({ reader: next, writers: [current, next] });
+  const oldConsumer = createCodec({ reader: current, writers: [current, next] });
   const message = newProducer.encode({ ...minimalEntry(), serving_node: 'gpu-node-17' } as WitnessEntry);
-  assert.equal(message.readBigUInt64LE(2), v2.fingerprint, 'written with the v2 fingerprint');
+  assert.equal(message.readBigUInt64LE(2), next.fingerprint, 'written with the next fingerprint');
 
   const decoded = oldConsumer.decode(message);
   assert.deepStrictEqual(decoded, withFloat32(minimalEntry()));
@@ -46,18 +78,18 @@ test('old reader, new writer: a v2 message read as v1 drops the added field', ()
   assert.equal((newProducer.decode(message) as WitnessEntry & { serving_node: string }).serving_node, 'gpu-node-17');
 });
 
-test('a consumer that was never told about v2 dead-letters its messages as WITNESS_UNKNOWN_FINGERPRINT', () => {
-  const newProducer = createCodec({ reader: v2, writers: [v1, v2] });
+test('a consumer that was never told about the next version dead-letters its messages as WITNESS_UNKNOWN_FINGERPRINT', () => {
+  const newProducer = createCodec({ reader: next, writers: [current, next] });
   const message = newProducer.encode({ ...fullEntry(), serving_node: null } as WitnessEntry);
   assert.throws(() => createCodec().decode(message), (err: unknown) => {
     assert.ok(err instanceof UnknownFingerprintError);
-    assert.equal(err.fingerprint, v2.fingerprintHex);
+    assert.equal(err.fingerprint, next.fingerprintHex);
     return true;
   });
 });
 
 test('a field of the newer writer that validateEntry does not know is still checked by the Avro schema', () => {
-  const newProducer = createCodec({ reader: v2 });
+  const newProducer = createCodec({ reader: next });
   assert.throws(() => newProducer.encode({ ...fullEntry(), serving_node: 42 } as unknown as WitnessEntry), {
     code: 'WITNESS_INVALID_ENTRY',
     field: 'serving_node',
@@ -66,16 +98,16 @@ test('a field of the newer writer that validateEntry does not know is still chec
 });
 
 test('a reader that cannot read a listed writer fails at createCodec, not on the first message', () => {
-  // A field without a default cannot be filled in from v1 messages.
-  const schema = structuredClone(v2.schema) as { fields: Array<{ name: string; type: unknown; default?: unknown }> };
+  // A field without a default cannot be filled in from older messages.
+  const schema = structuredClone(next.schema) as { fields: Array<{ name: string; type: unknown; default?: unknown }> };
   const added = schema.fields.at(-1)!;
   added.type = 'string';
   delete added.default;
-  const v3 = createSchemaVersion(3, schema);
-  assert.throws(() => createCodec({ reader: v3, writers: [v1] }), (err: unknown) => {
+  const v4 = createSchemaVersion(4, schema);
+  assert.throws(() => createCodec({ reader: v4, writers: [v1] }), (err: unknown) => {
     assert.ok(err instanceof SchemaError);
     assert.equal(err.code, 'WITNESS_SCHEMA_INVALID');
-    assert.match(err.message, /reader version 3 cannot read writer version 1/);
+    assert.match(err.message, /reader version 4 cannot read writer version 1/);
     return true;
   });
 });

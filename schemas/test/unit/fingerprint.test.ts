@@ -1,7 +1,9 @@
 // CRC-64-AVRO and Parsing Canonical Form against reference values.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CRC64_AVRO_EMPTY, crc64Avro, currentSchemaVersion, fingerprintHex, parsingCanonicalForm } from '../../src/index.js';
+import { CRC64_AVRO_EMPTY, crc64Avro, currentSchemaVersion, fingerprintHex, parsingCanonicalForm, schemaVersions } from '../../src/index.js';
+
+const v1 = schemaVersions[0]!;
 
 // Apache Avro, share/test/data/schema-tests.txt (cases 000-033 that carry a
 // fingerprint), fingerprints as Java's signed 64-bit longs. The file notes
@@ -80,7 +82,7 @@ test('strings and bytes hash the same', () => {
 });
 
 test('the v1 canonical form strips docs, logical types and defaults and uses full names', () => {
-  const form = currentSchemaVersion.canonicalForm;
+  const form = v1.canonicalForm;
   assert.ok(form.startsWith('{"name":"dev.witnesslog.WitnessEntry","type":"record","fields":[{"name":"request_id","type":"string"}'));
   assert.ok(form.includes('{"name":"model_used","type":"dev.witnesslog.ModelSize"}'), 'a named type used twice is a reference the second time');
   assert.ok(form.includes('{"name":"timestamp","type":"long"}'));
@@ -88,13 +90,28 @@ test('the v1 canonical form strips docs, logical types and defaults and uses ful
   for (const stripped of ['"doc"', '"logicalType"', '"default"', '"namespace"', ' ', '\n']) assert.ok(!form.includes(stripped), stripped);
 });
 
-test('our canonical form of v1 agrees with avsc\'s Type#schema()', () => {
-  assert.equal(currentSchemaVersion.canonicalForm, JSON.stringify(currentSchemaVersion.type.schema()));
+test('our canonical form of each version agrees with avsc\'s Type#schema()', () => {
+  for (const version of schemaVersions) assert.equal(version.canonicalForm, JSON.stringify(version.type.schema()), `v${version.version}`);
 });
 
 test('v1 fingerprint equals the one fastavro 1.13.1 computes independently', () => {
   // fastavro.schema.fingerprint(to_parsing_canonical_form(v1), "CRC-64-AVRO")
   // prints the little-endian bytes: 1384dc295d7bb3d5.
-  assert.equal(currentSchemaVersion.fingerprintHex, 'd5b37b5d29dc8413');
-  assert.equal(currentSchemaVersion.fingerprint, 0xd5b37b5d29dc8413n);
+  assert.equal(v1.version, 1);
+  assert.equal(v1.fingerprintHex, 'd5b37b5d29dc8413');
+  assert.equal(v1.fingerprint, 0xd5b37b5d29dc8413n);
+});
+
+test('v2 is the current version; its fingerprint equals the one fastavro 1.13.1 computes independently', () => {
+  // fastavro.schema.fingerprint(to_parsing_canonical_form(v2), "CRC-64-AVRO")
+  // prints the little-endian bytes: 4470dcc0d272a026.
+  assert.deepStrictEqual(schemaVersions.map((v) => v.version), [1, 2]);
+  assert.equal(currentSchemaVersion.version, 2);
+  assert.equal(currentSchemaVersion.fingerprintHex, '26a072d2c0dc7044');
+  // The three fields are appended, each a union with null first.
+  assert.ok(currentSchemaVersion.canonicalForm.endsWith(
+    '{"name":"producer","type":["null",{"name":"dev.witnesslog.ProducerIdentity","type":"record","fields":[{"name":"id","type":"string"},{"name":"seq","type":"long"},{"name":"service","type":"string"},{"name":"host","type":"string"}]}]},' +
+      '{"name":"trace","type":["null",{"name":"dev.witnesslog.TraceContext","type":"record","fields":[{"name":"trace_id","type":"string"},{"name":"span_id","type":"string"}]}]},' +
+      '{"name":"usage","type":["null",{"name":"dev.witnesslog.TokenUsage","type":"record","fields":[{"name":"prompt_tokens","type":"int"},{"name":"completion_tokens","type":"int"}]}]}]}',
+  ));
 });

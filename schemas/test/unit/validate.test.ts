@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeEntry, encodeEntry, InvalidEntryError, limits, validateEntry, type WitnessEntry } from '../../src/index.js';
 import { WitnessError } from '@witnesslog/core';
-import { fullEntry, minimalEntry } from '../../../test/support/entries.js';
+import { fullEntry as sdkEntry, minimalEntry } from '../../../test/support/entries.js';
+
+/** What a caller hands record(): every field set but `producer`, which is the SDK's. */
+const fullEntry = (dim?: number): WitnessEntry => ({ ...sdkEntry(dim), producer: null });
 
 type Mutation = (entry: Record<string, any>) => void;
 
@@ -180,7 +183,7 @@ test('missing required fields are refused, naming the field', () => {
 });
 
 test('fields with a schema default may be left out: validated, encoded and decoded with the default (issue 14)', () => {
-  const withDefaults = ['error', 'quality_metrics', 'tags'] as const;
+  const withDefaults = ['error', 'quality_metrics', 'tags', 'trace', 'usage'] as const;
   for (const left of [...withDefaults.map((f) => [f]), [...withDefaults], ['error.stack_trace']]) {
     const entry = fullEntry() as unknown as Record<string, any>;
     for (const field of left) {
@@ -205,4 +208,45 @@ test('fields with a schema default may be left out: validated, encoded and decod
 test('the dim option is itself checked', () => {
   assert.throws(() => validateEntry(fullEntry(), { dim: 0 }), { code: 'WITNESS_INVALID_OPTION' });
   assert.throws(() => validateEntry(fullEntry(), { dim: limits.embeddingMaxDim + 1 }), { code: 'WITNESS_INVALID_OPTION' });
+});
+
+test('trace ids: 32 and 16 lowercase hex digits, not all zeros; trace itself an object or null', () => {
+  const trace = sdkEntry().trace!;
+  for (const bad of ['0'.repeat(32), trace.trace_id.toUpperCase(), trace.trace_id.slice(1), `${trace.trace_id}0`, `${trace.trace_id.slice(1)}g`, 7]) {
+    rejects((e) => (e.trace = { ...trace, trace_id: bad }), 'trace.trace_id', bad, /32 lowercase hex digits, not all zeros/);
+  }
+  for (const bad of ['0'.repeat(16), trace.span_id.toUpperCase(), trace.span_id.slice(1), null]) {
+    rejects((e) => (e.trace = { ...trace, span_id: bad }), 'trace.span_id', bad, /16 lowercase hex digits, not all zeros/);
+  }
+  rejects((e) => (e.trace = { span_id: trace.span_id }), 'trace.trace_id', undefined, /is required/);
+  rejects((e) => (e.trace = 'x'), 'trace', 'x', /must be an object or null/);
+  validateEntry({ ...fullEntry(), trace: null });
+  validateEntry({ ...fullEntry(), trace: { trace_id: `${'0'.repeat(31)}1`, span_id: `${'0'.repeat(15)}1` } });
+});
+
+test('token counts: integers within 0..2^31-1 (Avro int)', () => {
+  for (const bad of [-1, 2 ** 31, 1.5, Number.NaN, '5', null]) {
+    rejects((e) => (e.usage = { prompt_tokens: bad, completion_tokens: 0 }), 'usage.prompt_tokens', bad, /integer within 0\.\.2147483647/);
+    rejects((e) => (e.usage = { prompt_tokens: 0, completion_tokens: bad }), 'usage.completion_tokens', bad, /integer within 0\.\.2147483647/);
+  }
+  rejects((e) => (e.usage = [1, 2]), 'usage', [1, 2], /must be an object or null/);
+  validateEntry({ ...fullEntry(), usage: { prompt_tokens: 0, completion_tokens: 2 ** 31 - 1 } });
+});
+
+test('producer: refused from the caller (absent or null is fine), checked like any field in an entry the SDK completed', () => {
+  const identity = sdkEntry().producer!;
+  assert.throws(() => validateEntry(sdkEntry()), { code: 'WITNESS_INVALID_ENTRY', field: 'producer', value: identity, reason: 'is set by the SDK, never by the caller' });
+  assert.throws(() => validateEntry({ ...fullEntry(), producer: 'me' }), { field: 'producer', value: 'me' });
+  const { producer: _, ...absent } = fullEntry();
+  validateEntry(absent);
+  validateEntry(fullEntry());
+  validateEntry(sdkEntry(), { origin: 'sdk' });
+  const sdk = (producer: unknown) => () => validateEntry({ ...sdkEntry(), producer }, { origin: 'sdk' });
+  assert.throws(sdk({ ...identity, id: 'not-a-uuid' }), { field: 'producer.id', value: 'not-a-uuid' });
+  assert.throws(sdk({ ...identity, seq: -1 }), { field: 'producer.seq', value: -1 });
+  assert.throws(sdk({ ...identity, seq: 0.5 }), { field: 'producer.seq', value: 0.5 });
+  assert.throws(sdk({ ...identity, service: '' }), { field: 'producer.service', reason: 'must not be empty' });
+  assert.throws(sdk({ ...identity, host: 'h'.repeat(limits.producerHostMaxChars + 1) }), { field: 'producer.host', reason: /at most 256 characters/ });
+  assert.throws(sdk(7), { field: 'producer', reason: 'must be an object or null' });
+  validateEntry({ ...sdkEntry(), producer: { ...identity, service: 's'.repeat(limits.producerServiceMaxChars) } }, { origin: 'sdk' });
 });

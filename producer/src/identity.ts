@@ -1,0 +1,48 @@
+// Who writes an entry (schema v2's `producer`): an id new for each SDK instance, the
+// service (option `service`, WITNESS_SERVICE, or the process's name) and the host.
+// `seq` numbers the accepted entries: it is the count of entries accepted before
+// this one (Counts.recorded), so it runs from 0 without gaps in acceptance order,
+// and an entry refused before acceptance takes none.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { limits, type ProducerIdentity } from '@witnesslog/schemas';
+import { InvalidOptionError } from './errors.js';
+
+/** The parts of the identity fixed for the instance's life. */
+export interface InstanceIdentity {
+  readonly id: string;
+  readonly service: string;
+  readonly host: string;
+}
+
+/** The `service` option, checked; the process's name when none was given. */
+export function resolveService(value: unknown): string {
+  if (value === undefined) return clip(processName());
+  if (typeof value !== 'string' || value.trim() === '' || value.length > limits.producerServiceMaxChars) {
+    throw new InvalidOptionError('service', value, `a non-empty string of at most ${limits.producerServiceMaxChars} characters (or WITNESS_SERVICE)`);
+  }
+  return value;
+}
+
+/** A new identity: called once per producer, at creation. */
+export function instanceIdentity(service: string): InstanceIdentity {
+  // The OS's name can in principle be empty or longer than the schema allows; the entry must stay valid.
+  const host = clip(hostname()) || 'unknown-host';
+  return Object.freeze({ id: randomUUID(), service, host });
+}
+
+/** The identity of the entry that would be accepted now, with `seq` entries accepted before it. */
+export function identityAt(instance: InstanceIdentity, seq: number): ProducerIdentity {
+  return { id: instance.id, seq, service: instance.service, host: instance.host };
+}
+
+/** The script being run (`node server.js` -> server.js), or the executable (a bundled binary). */
+function processName(): string {
+  const name = basename(process.argv[1] ?? process.execPath);
+  return name === '' ? 'node' : name;
+}
+
+function clip(text: string): string {
+  return text.length > limits.producerHostMaxChars ? text.slice(0, limits.producerHostMaxChars) : text;
+}
