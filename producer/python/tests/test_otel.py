@@ -108,3 +108,11 @@ print(json.dumps(seen))
     assert seen["import"] == seen["create"] == seen["given"] == []
     # Installed here (the test extra): looked up on the first entry without a trace.
     assert "opentelemetry.trace" in seen["without"]
+
+
+def test_opentelemetry_is_the_optional_otel_extra_and_no_dependency():
+    from importlib.metadata import metadata
+
+    requires = [r.replace("'", '"') for r in metadata("witnesslog").get_all("Requires-Dist")]
+    assert any(r.startswith("opentelemetry-api") and 'extra == "otel"' in r for r in requires), requires
+    assert not any(r.startswith("opentelemetry") and "extra ==" not in r for r in requires), requires
