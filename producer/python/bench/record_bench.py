@@ -1,7 +1,9 @@
 """The Python SDK's hot path beside what a Python user would otherwise write:
     producer.produce(topic, json.dumps(entry)); producer.flush()   # per request
-Same process, same broker, same entries (768-dim numpy embeddings). Prints one JSON
-object with the samples' summaries; bench/python-producer.bench.ts turns it into rows.
+Same process, same broker, same entries (768-dim numpy embeddings). Also record() with
+the codec writing schema v1 beside the v2 it writes (producer, trace and usage; the
+trace looked up in OpenTelemetry when installed, as in the SDK's test venv). Prints one
+JSON object with the samples' summaries; bench/python-producer.bench.ts turns it into rows.
 
     WITNESS_KAFKA_BROKERS=127.0.0.1:9092 python record_bench.py [scale]
 """
@@ -17,7 +19,7 @@ import time
 import numpy as np
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
-from witnesslog import WitnessProducer, create_witness_entry, with_latency, with_quality
+from witnesslog import WitnessCodec, WitnessProducer, create_witness_entry, schema_version, with_latency, with_quality
 
 BROKERS = os.environ.get("WITNESS_KAFKA_BROKERS", "127.0.0.1:9092")
 SCALE = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0
@@ -68,6 +70,13 @@ def record_cost(producer: WitnessProducer, pool: list, count: int, sampled: bool
     return samples
 
 
+def writing_v1(producer: WitnessProducer) -> WitnessProducer:
+    """The same producer with its codec writing schema v1, as record() did before v2 (the
+    identity is still set, and dropped by the v1 writer): the bench's one reach inside."""
+    producer._codec = WitnessCodec(dim=producer.options.embedding_dim, reader=schema_version(1))
+    return producer
+
+
 def throughput(producer: WitnessProducer, pool: list, count: int) -> float:
     """Records as fast as the queue takes entries (backing off below its cap), then flushes."""
     started = time.perf_counter()
@@ -106,7 +115,7 @@ def main() -> None:
     for f in admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1) for t in topics]).values():
         f.result(30)
     pool = entries(2000)
-    result: dict = {"ours": {"median": [], "p99": [], "rate": []}, "shaped": {"median": [], "p99": []}, "naive": {"median": [], "p99": [], "rate": []}, "python": sys.version.split()[0]}
+    result: dict = {"ours": {"median": [], "p99": [], "rate": []}, "shaped": {"median": [], "p99": []}, "v1": {"median": [], "p99": []}, "naive": {"median": [], "p99": [], "rate": []}, "python": sys.version.split()[0]}
     try:
         for _ in range(REPEATS):
             with WitnessProducer(brokers=[BROKERS], topic=topics[0]) as producer:
@@ -123,6 +132,12 @@ def main() -> None:
                 s = summary(record_cost(producer, pool, n(5000), sampled=True))
                 result["shaped"]["median"].append(s["median"])
                 result["shaped"]["p99"].append(s["p99"])
+            with writing_v1(WitnessProducer(brokers=[BROKERS], topic=topics[0])) as producer:
+                record_cost(producer, pool, 500)
+                gc.collect()
+                s = summary(record_cost(producer, pool, n(5000)))
+                result["v1"]["median"].append(s["median"])
+                result["v1"]["p99"].append(s["p99"])
             samples, rate = naive_cost(topics[1], pool, n(300))
             s = summary(samples)
             result["naive"]["median"].append(s["median"])

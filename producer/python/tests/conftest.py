@@ -16,6 +16,10 @@ BROKERS = os.environ.get("WITNESS_KAFKA_BROKERS", "127.0.0.1:9092")
 QDRANT_URL = os.environ.get("WITNESS_QDRANT_URL", "http://127.0.0.1:6333")
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "schemas" / "test" / "fixtures"
+#: The TEST-ONLY schema of the evolution tests (a version after the current one: it adds
+#: `serving_node`), the one place its path is written. The TypeScript side renames it
+#: (witness-entry.test-v3.avsc) now that a real v2 exists: change it here when that lands.
+EVOLUTION_SCHEMA = FIXTURES / "witness-entry.test-v3.avsc"
 
 
 def unique(prefix: str) -> str:

@@ -1,6 +1,9 @@
 """The whole path a Python serving node takes: WitnessProducer -> the real broker ->
 the TypeScript consumer service (a real process, as `npm start` runs it) -> Qdrant,
-each entry then found by `witness get` with payload and vectors intact."""
+each entry then found by `witness get` with payload and vectors intact, schema v2's
+producer, trace and usage included. A consumer that does not know v2 yet (one schema
+version in @witnesslog/schemas) must dead-letter the entries as
+WITNESS_UNKNOWN_FINGERPRINT instead: asserted then, in place of the Qdrant part."""
 import json
 import os
 import shutil
@@ -13,7 +16,7 @@ import numpy as np
 import pytest
 from witnesslog import WitnessProducer, create_witness_entry, with_error, with_latency, with_quality
 
-from conftest import BROKERS, QDRANT_URL, REPO, unique
+from conftest import BROKERS, QDRANT_URL, REPO, read_topic, unique
 
 DIM = 8
 NODE = [shutil.which("node") or "node", "--conditions=witnesslog-src", "--import", "tsx"]
@@ -73,8 +76,19 @@ def witness_get(request_id: str, env: dict) -> dict | None:
     return json.loads(result.stdout) if result.returncode == 0 else None
 
 
+def consumer_schema_versions() -> int:
+    """How many schema versions the TypeScript consumer of this checkout decodes."""
+    code = "import('@witnesslog/schemas').then((m) => console.log(m.schemaVersions.length))"
+    result = subprocess.run([*NODE, "-e", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    return int(result.stdout.strip())
+
+
+TRACE = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
+
+
 def test_python_entries_reach_qdrant_through_the_typescript_consumer(consumer):
     names, env = consumer
+    knows_v2 = consumer_schema_versions() >= 2
     rng = np.random.default_rng(3)
     entries = []
     for i in range(3):
@@ -84,14 +98,22 @@ def test_python_entries_reach_qdrant_through_the_typescript_consumer(consumer):
         entry["tags"] = ["python", f"n{i}"]
         entries.append(entry)
     entries[2] = with_error(entries[2], code="CUDA_OOM", message="out of memory", recovery_attempted=True)
-    with WitnessProducer(brokers=[BROKERS], topic=names["WITNESS_TOPIC"], embedding_dim=DIM) as producer:
+    entries[0] = {**entries[0], "trace": TRACE, "usage": {"prompt_tokens": 512, "completion_tokens": 128}}
+    with WitnessProducer(brokers=[BROKERS], topic=names["WITNESS_TOPIC"], embedding_dim=DIM, service="py-e2e-service") as producer:
         assert all(producer.record(e) for e in entries[:2])
         producer.record_critical(entries[2])
         producer.flush()
-        assert producer.stats()["delivered"] == 3
+        stats = producer.stats()
+        assert stats["delivered"] == 3
+    identity = {k: stats["producer"][k] for k in ("id", "service", "host")}
+    if not knows_v2:
+        letters = read_topic(names["WITNESS_DLQ_TOPIC"], 3, timeout_s=90)
+        assert len(letters) == 3
+        assert {dict(m.headers())["witness-dlq-reason"] for m in letters} == {b"WITNESS_UNKNOWN_FINGERPRINT"}
+        return
 
     deadline = time.monotonic() + 90
-    for entry in entries:
+    for seq, entry in enumerate(entries):
         while (stored := witness_get(entry["request_id"], env)) is None:
             assert time.monotonic() < deadline, f"{entry['request_id']} not in Qdrant after 90 s"
             time.sleep(1)
@@ -101,6 +123,9 @@ def test_python_entries_reach_qdrant_through_the_typescript_consumer(consumer):
         assert stored["quality_score"] == entry["quality_score"]
         assert stored["tags"] == entry["tags"]
         assert stored["error"] == entry["error"]
+        assert stored["producer"] == {**identity, "seq": seq}
+        assert stored["trace"] == entry.get("trace")
+        assert stored["usage"] == entry.get("usage")
         assert_vector_close(stored["query_embedding"], entry["query_embedding"])
         assert_vector_close(stored["response_embedding"], entry["response_embedding"])
 

@@ -14,6 +14,7 @@ from witnesslog import (
     with_latency,
     with_quality,
 )
+from witnesslog.errors import MISSING
 from witnesslog.vectors import pack_embedding
 
 from conftest import full_entry, vector
@@ -119,3 +120,80 @@ def test_helpers_return_new_entries_and_leave_their_argument_alone():
     assert not is_success(failed) and is_success(scored)
     assert with_error(entry, code="X", message="m", recovery_attempted=True)["error"]["recovery_attempted"] is True
     validate_entry(failed)
+
+
+# --- schema v2: trace, usage, and the SDK's producer ----------------------------------
+
+TRACE = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
+IDENTITY = {"id": "5f0c6a1e-2b7d-4c3a-9e8f-1a2b3c4d5e6f", "seq": 41, "service": "golden-service", "host": "golden-host"}
+TRACE_ID_RULE = "must be 32 lowercase hex digits, not all zeros"
+SPAN_ID_RULE = "must be 16 lowercase hex digits, not all zeros"
+TOKENS_RULE = "must be an integer within 0..2147483647"
+SET_BY_SDK = "is set by the SDK, never by the caller"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"trace": TRACE, "usage": {"prompt_tokens": 512, "completion_tokens": 128}},
+        {"trace": None, "usage": None, "producer": None},
+        {"trace": {"trace_id": "0" * 31 + "1", "span_id": "0" * 15 + "1"}},
+        {"usage": {"prompt_tokens": 0, "completion_tokens": 2**31 - 1}},
+        {"usage": {"prompt_tokens": np.int64(7), "completion_tokens": np.uint16(3)}},
+    ],
+)
+def test_v2_fields_may_be_set_null_or_left_out(change):
+    validate_entry(full_entry(**change))
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"trace": {**TRACE, "trace_id": "0" * 32}}, "trace.trace_id", TRACE_ID_RULE),
+        ({"trace": {**TRACE, "trace_id": TRACE["trace_id"].upper()}}, "trace.trace_id", TRACE_ID_RULE),
+        ({"trace": {**TRACE, "trace_id": TRACE["trace_id"][:-1]}}, "trace.trace_id", TRACE_ID_RULE),
+        ({"trace": {**TRACE, "trace_id": TRACE["trace_id"] + "\n"}}, "trace.trace_id", TRACE_ID_RULE),
+        ({"trace": {**TRACE, "trace_id": 7}}, "trace.trace_id", TRACE_ID_RULE),
+        ({"trace": {"span_id": TRACE["span_id"]}}, "trace.trace_id", "is required"),
+        ({"trace": {**TRACE, "span_id": "0" * 16}}, "trace.span_id", SPAN_ID_RULE),
+        ({"trace": {**TRACE, "span_id": "00F067AA0BA902B7"}}, "trace.span_id", SPAN_ID_RULE),
+        ({"trace": {**TRACE, "span_id": TRACE["span_id"] + "0"}}, "trace.span_id", SPAN_ID_RULE),
+        ({"trace": "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7"}, "trace", "must be an object or null"),
+        ({"trace": [TRACE["trace_id"], TRACE["span_id"]]}, "trace", "must be an object or null"),
+        ({"usage": {"prompt_tokens": -1, "completion_tokens": 128}}, "usage.prompt_tokens", TOKENS_RULE),
+        ({"usage": {"prompt_tokens": 2**31, "completion_tokens": 128}}, "usage.prompt_tokens", TOKENS_RULE),
+        ({"usage": {"prompt_tokens": 1.5, "completion_tokens": 128}}, "usage.prompt_tokens", TOKENS_RULE),
+        ({"usage": {"prompt_tokens": "512", "completion_tokens": 128}}, "usage.prompt_tokens", TOKENS_RULE),
+        ({"usage": {"prompt_tokens": True, "completion_tokens": 128}}, "usage.prompt_tokens", TOKENS_RULE),
+        ({"usage": {"prompt_tokens": 512, "completion_tokens": -1}}, "usage.completion_tokens", TOKENS_RULE),
+        ({"usage": {"prompt_tokens": 512}}, "usage.completion_tokens", "is required"),
+        ({"usage": 512}, "usage", "must be an object or null"),
+        ({"producer": IDENTITY}, "producer", SET_BY_SDK),
+        ({"producer": "my-service"}, "producer", SET_BY_SDK),
+    ],
+)
+def test_a_bad_v2_field_is_named_with_the_shared_reason(change, field, reason):
+    err = invalid(full_entry(**change))
+    assert (err.field, err.reason) == (field, reason)
+    top, _, sub = field.partition(".")
+    given = change[top][sub] if sub and sub in change[top] else (MISSING if sub else change[top])
+    assert err.value is given
+
+
+@pytest.mark.parametrize(
+    ("identity", "field"),
+    [
+        ({**IDENTITY, "id": "5F0C6A1E-2B7D-4C3A-9E8F-1A2B3C4D5E6F"}, "producer.id"),
+        ({**IDENTITY, "seq": -1}, "producer.seq"),
+        ({**IDENTITY, "seq": 2**63}, "producer.seq"),
+        ({**IDENTITY, "seq": 1.0}, "producer.seq"),
+        ({**IDENTITY, "service": ""}, "producer.service"),
+        ({**IDENTITY, "host": "h" * 257}, "producer.host"),
+        ("my-service", "producer"),
+    ],
+)
+def test_an_entry_the_sdk_completed_has_its_producer_checked_like_any_field(identity, field):
+    validate_entry(full_entry(producer=IDENTITY), origin="sdk")
+    with pytest.raises(InvalidEntryError) as err:
+        validate_entry(full_entry(producer=identity), origin="sdk")
+    assert err.value.field == field

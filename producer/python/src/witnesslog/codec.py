@@ -12,7 +12,7 @@ from typing import Any, Iterable
 import fastavro
 
 from .errors import DecodeError
-from .schema import SchemaVersion, current_schema_version
+from .schema import SchemaVersion, current_schema_version, schema_versions
 from .timestamp import timestamp_from_micros
 from .validate import check_dim, to_avro_record
 from .validation_table import rules
@@ -37,18 +37,25 @@ class WitnessCodec:
         self._writer_schema = fastavro.parse_schema(_plain(self.writer.schema))
         self._header = self.writer.header
         # Fields of a newer writer that validation does not know: copied from the entry as given.
-        v1_fields = {f["name"] for f in current_schema_version().schema["fields"]}
-        self._extra = tuple(f["name"] for f in self.writer.schema["fields"] if f["name"] not in v1_fields)
+        validated = {f["name"] for f in current_schema_version().schema["fields"]}
+        self._extra = tuple(f["name"] for f in self.writer.schema["fields"] if f["name"] not in validated)
         self._known: dict[int, Any] = {}
-        for version in (self.reader, self.writer, *writers):
+        # Every packaged version decodes (a v2 reader reads v1 messages), plus the ones given.
+        for version in (self.reader, self.writer, *schema_versions(), *writers):
             self._known.setdefault(version.fingerprint, fastavro.parse_schema(_plain(version.schema)))
 
     def encode(self, entry: Any) -> bytes:
-        """Validates, then encodes; InvalidEntryError names the first bad field."""
-        record = to_avro_record(entry, self.dim)
+        """Validates, then encodes; InvalidEntryError names the first bad field. The entry's
+        `producer` is checked like any other field here (the producer refuses a caller's
+        own: it sets it, see enqueue.py)."""
+        record = to_avro_record(entry, self.dim, origin="sdk")
         for name in self._extra:
             if name in entry:
                 record[name] = entry[name]
+        return self.write(record)
+
+    def write(self, record: dict[str, Any]) -> bytes:
+        """A record to_avro_record() built (and the SDK completed) as a message: header, body."""
         out = io.BytesIO()
         out.write(self._header)
         fastavro.schemaless_writer(out, self._writer_schema, record)
@@ -84,7 +91,7 @@ class WitnessCodec:
             entry[field] = vector
         entry["timestamp"] = timestamp_from_micros(entry["timestamp"])
         if validate:
-            to_avro_record(entry, self.dim)
+            to_avro_record(entry, self.dim, origin="sdk")
         return entry
 
 

@@ -31,6 +31,8 @@ class _Counts:
                 "sample_rate": self.options.sample_rate,
                 # librdkafka computes CRCs natively: there is no process-wide switch to report.
                 "fast_crc32c": False,
+                # Schema v2's producer identity; accepted entries are numbered 0..last_seq (producer.seq).
+                "producer": {**self._identity, "last_seq": None if total == 0 else total - 1},
             }
 
     def _metric_view(self) -> dict[str, Any]:

@@ -1,6 +1,16 @@
 """From an entry handed to WitnessProducer to a message in librdkafka's queue: read once,
-sampled, redacted, encoded, counted as accepted (or dropped under one reason). A mixin of
-WitnessProducer: it reads the producer's options, codec, counters and `_kafka`."""
+sampled, its trace taken from OpenTelemetry when it has none (otel.py), redacted,
+validated (a `producer` of the caller's refused), given the SDK's producer identity,
+encoded, counted as accepted (or dropped under one reason). A mixin of WitnessProducer:
+it reads the producer's options, codec, identity, counters and `_kafka`.
+
+producer.seq is the count of entries accepted before this one (`_recorded`): the identity
+is set, the entry encoded and handed to librdkafka under `_accept_lock`, so the entries
+accepted (counted in stats()["total"]) are numbered 0, 1, 2... in the order they were
+accepted, whichever thread and call (record, record_batch, record_critical) brought them.
+An entry refused before acceptance (invalid, too large once encoded, sampled_out,
+redact_failed, queue_full, closed) takes no seq; one accepted and then lost (send_failed,
+also at close) keeps it: the gap a consumer sees."""
 from __future__ import annotations
 
 import random
@@ -10,6 +20,7 @@ from typing import Any, Optional
 from confluent_kafka import KafkaError, KafkaException
 
 from .errors import InvalidEntryError, ProducerClosedError, QueueFullError, RedactFailedError, SendFailedError
+from .validate import to_avro_record
 
 
 class _Enqueue:
@@ -33,6 +44,9 @@ class _Enqueue:
         if sampled and rate < 1 and copy.get("error") is None and random.random() >= rate:
             self._count_drop("sampled_out")
             return _DROPPED
+        # Before the hook, so it may strip the trace like any other field.
+        if copy.get("trace") is None:
+            copy["trace"] = self._active_trace()
         redact = self.options.redact
         if redact is not None:
             try:
@@ -49,26 +63,39 @@ class _Enqueue:
                 return _DROPPED
         return copy
 
-    def _encode(self, entry: Any, raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
-        """(key, value, size), or None (counted as invalid) when the entry cannot be sent."""
+    def _prepare(self, entry: Any, raise_invalid: bool = False) -> Optional[dict[str, Any]]:
+        """The record of the caller's entry (its own `producer` refused), or None (counted as invalid)."""
         try:
-            value = self._codec.encode(entry)
-            key = entry["session_id"].encode("utf-8")
+            return to_avro_record(entry, self._codec.dim)
+        except Exception as err:  # noqa: BLE001 - whatever reading the entry raised, it is one invalid entry
+            self._refuse_invalid(err, raise_invalid)
+            return None
+
+    def _encode(self, record: dict[str, Any], raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
+        """(key, value, size) of the record with this instance's identity, numbered as the
+        next accepted entry; None (counted as invalid) when it cannot be sent. Under _accept_lock."""
+        record["producer"] = {**self._identity, "seq": self._recorded}
+        try:
+            value = self._codec.write(record)
+            key = record["session_id"].encode("utf-8")
             size = len(key) + len(value)
             if size > self.options.max_batch_bytes:
                 raise InvalidEntryError(
                     "(encoded entry)", f"{size} bytes", f"at most max_batch_bytes = {self.options.max_batch_bytes} bytes once encoded"
                 )
             return key, value, size
-        except Exception as err:  # noqa: BLE001 - whatever reading the entry raised, it is one invalid entry
-            self._count_drop("invalid")
-            if self._warn_invalid():
-                self._log.warning("invalid witness entry dropped: %s (dropped_invalid=%d)", err, self._dropped["invalid"])
-            if raise_invalid:
-                if isinstance(err, InvalidEntryError):
-                    raise
-                raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
+        except Exception as err:  # noqa: BLE001
+            self._refuse_invalid(err, raise_invalid)
             return None
+
+    def _refuse_invalid(self, err: Exception, raise_invalid: bool) -> None:
+        self._count_drop("invalid")
+        if self._warn_invalid():
+            self._log.warning("invalid witness entry dropped: %s (dropped_invalid=%d)", err, self._dropped["invalid"])
+        if raise_invalid:
+            if isinstance(err, InvalidEntryError):
+                raise err
+            raise InvalidEntryError("(entry)", None, f"reading it raised {type(err).__name__}: {err}") from err
 
     def _produce(self, entry: Any, key: bytes, value: bytes, size: int, on_delivery: Any) -> Optional[BaseException]:
         """Accepts and hands the message to librdkafka; the error when it refused it."""
@@ -109,16 +136,18 @@ class _Enqueue:
             self._count_drop("closed")
             raise ProducerClosedError()
         entry = self._snapshot(entry, sampled=False, raise_refused=True)
-        key, value, size = self._encode(entry, raise_invalid=True)  # type: ignore[misc]
-        if self._pending_bytes + size > self.options.max_queue_bytes:
-            self._count_drop("queue_full")
-            raise QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
+        record = self._prepare(entry, raise_invalid=True)
 
         def on_delivery(err: Optional[KafkaError], msg: Any) -> None:
             self._on_delivery(err, msg)
             settle(None if err is None else SendFailedError(err.name(), self.options.topic))
 
-        refused = self._produce(entry, key, value, size, on_delivery)
+        with self._accept_lock:
+            key, value, size = self._encode(record, raise_invalid=True)  # type: ignore[arg-type, misc]
+            if self._pending_bytes + size > self.options.max_queue_bytes:
+                self._count_drop("queue_full")
+                raise QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
+            refused = self._produce(entry, key, value, size, on_delivery)
         if refused is not None:
             raise refused
 

@@ -44,7 +44,34 @@ class QualityMetrics(TypedDict):
     factuality: float
 
 
-class WitnessEntry(TypedDict):
+class ProducerIdentity(TypedDict):
+    """Set by the SDK, never by the caller (schema v2)."""
+    id: str
+    seq: int
+    service: str
+    host: str
+
+
+class TraceContext(TypedDict):
+    """W3C Trace Context ids: 32 and 16 lowercase hex digits, not all zeros."""
+    trace_id: str
+    span_id: str
+
+
+class TokenUsage(TypedDict):
+    """Each 0..2**31-1 (OpenTelemetry GenAI: gen_ai.usage.input_tokens / output_tokens)."""
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class _V2Fields(TypedDict, total=False):
+    """Schema v2's fields: each may be left out (null). `producer` is the SDK's own."""
+    producer: Optional[ProducerIdentity]
+    trace: Optional[TraceContext]
+    usage: Optional[TokenUsage]
+
+
+class WitnessEntry(_V2Fields):
     request_id: str
     session_id: str
     query_embedding: Embedding

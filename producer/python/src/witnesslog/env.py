@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .errors import InvalidOptionError
+from .identity import resolve_service
 from .kafka_connection import KAFKA_CONNECTION_VARS, SDK_LEGACY_KAFKA_NAMES, Deprecation, EnvReader, kafka_connection_from_env
 
-WITNESS_ENV_VARS = (*KAFKA_CONNECTION_VARS, "WITNESS_TOPIC", "WITNESS_SAMPLE_RATE")
+WITNESS_ENV_VARS = (*KAFKA_CONNECTION_VARS, "WITNESS_TOPIC", "WITNESS_SAMPLE_RATE", "WITNESS_SERVICE")
 
 
 def read_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Deprecation]]:
@@ -35,6 +36,8 @@ def read_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Deprecation]]
 
     if (topic := reader.get("WITNESS_TOPIC")) is not None:
         options["topic"] = topic[1]
+    if (service := reader.get("WITNESS_SERVICE")) is not None:
+        options["service"] = resolve_service(service[1], service[0])
     if (rate := reader.get("WITNESS_SAMPLE_RATE")) is not None:
         try:
             n = float(rate[1])

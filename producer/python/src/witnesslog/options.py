@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from .env import read_env
 from .errors import InvalidOptionError
+from .identity import resolve_service
 from .kafka_connection import BROKER_LIST_RULE, is_broker_address
 from .log import Log
 
@@ -37,7 +38,7 @@ SASL_MECHANISMS = {"plain": "PLAIN", "scram-sha-256": "SCRAM-SHA-256", "scram-sh
 _TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}\Z")
 # The same words as core/src/patterns.ts TOPIC_NAME_RULE (core/kafka-connection.cases.json checks both).
 TOPIC_NAME_RULE = 'a Kafka topic name: 1-249 characters of [a-zA-Z0-9._-], not "." or ".."'
-_KNOWN = frozenset(["brokers", "ssl", "sasl", "registry", "logger", "redact", "env", *DEFAULTS])
+_KNOWN = frozenset(["brokers", "ssl", "sasl", "registry", "logger", "redact", "env", "service", *DEFAULTS])
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class ResolvedOptions:
     logger: Any
     sample_rate: float = 1.0
     redact: Any = None
+    #: producer.service of every entry (schema v2; OpenTelemetry's service.name).
+    service: str = "python"
 
     def librdkafka_config(self) -> dict[str, Any]:
         """The confluent-kafka configuration these options mean."""
@@ -164,6 +167,7 @@ def resolve_options(given: dict[str, Any]) -> ResolvedOptions:
         logger=_logger(options.get("logger")),
         sample_rate=_sample_rate(_get(options, "sample_rate")),
         redact=_redact(options.get("redact")),
+        service=resolve_service(options.get("service")),
     )
     if resolved.retry_max_ms < resolved.retry_initial_ms:
         raise InvalidOptionError("retry_max_ms", resolved.retry_max_ms, f"at least retry_initial_ms ({resolved.retry_initial_ms})")

@@ -25,9 +25,11 @@ from .counts import _Counts
 from .delivery import _Delivery
 from .enqueue import _DROPPED, _Enqueue, _request_id
 from .errors import CriticalTimeoutError, FlushTimeoutError
+from .identity import instance_identity
 from .log import Log, rate_limiter
 from .metrics import DROP_REASONS, MODELS, ProducerMetrics
 from .options import resolve_options
+from .otel import ActiveTrace
 
 
 class WitnessProducer(_Counts, _Enqueue, _Delivery):
@@ -41,6 +43,10 @@ class WitnessProducer(_Counts, _Enqueue, _Delivery):
         o = self.options
         self._log = Log(o.logger)
         self._codec = WitnessCodec(dim=o.embedding_dim)
+        # Schema v2's producer: this instance's id, service and host; seq is added per entry (enqueue.py).
+        self._identity = instance_identity(o.service)
+        self._accept_lock = threading.Lock()
+        self._active_trace = ActiveTrace()  # imports nothing until an entry without a trace is recorded
         self._cond = threading.Condition(threading.Lock())
         self._recorded = self._success = self._error = self._delivered = 0
         self._dropped = dict.fromkeys(DROP_REASONS, 0)
@@ -65,8 +71,8 @@ class WitnessProducer(_Counts, _Enqueue, _Delivery):
         self._thread = threading.Thread(target=self._serve, name="witnesslog-producer", daemon=True)
         self._thread.start()
         self._log.info(
-            "created (brokers=%s topic=%s client_id=%s ssl=%s sasl=%s compression=%s max_queue_depth=%d max_queue_bytes=%d)",
-            ",".join(o.brokers), o.topic, o.client_id, bool(o.ssl),
+            "created (producer=%s service=%s brokers=%s topic=%s client_id=%s ssl=%s sasl=%s compression=%s max_queue_depth=%d max_queue_bytes=%d)",
+            self._identity["id"], o.service, ",".join(o.brokers), o.topic, o.client_id, bool(o.ssl),
             o.sasl["mechanism"] if o.sasl else None,  # the mechanism only: the rest is credentials
             o.compression, o.max_queue_depth, o.max_queue_bytes,
         )
@@ -87,14 +93,18 @@ class WitnessProducer(_Counts, _Enqueue, _Delivery):
             entry = self._snapshot(entry, sampled=True)
             if entry is _DROPPED:
                 return False
-            message = self._encode(entry)
-            if message is None:
+            record = self._prepare(entry)
+            if record is None:
                 return False
-            key, value, size = message
-            if self._pending_bytes + size > self.options.max_queue_bytes:
-                self._queue_full()
-                return False
-            return self._produce(entry, key, value, size, None) is None
+            with self._accept_lock:  # numbers the entry (producer.seq) as it is accepted: enqueue.py
+                message = self._encode(record)
+                if message is None:
+                    return False
+                key, value, size = message
+                if self._pending_bytes + size <= self.options.max_queue_bytes:
+                    return self._produce(entry, key, value, size, None) is None
+            self._queue_full()
+            return False
         except Exception as err:  # noqa: BLE001 - record() must never raise
             self._count_drop("invalid")
             self._log.error("record failed unexpectedly, entry dropped as invalid: %r", err)

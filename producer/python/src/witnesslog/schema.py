@@ -1,6 +1,6 @@
-"""The witness entry schema and its fingerprint. The .avsc file is the one in
-schemas/, copied into the package at build (pyproject.toml); it is read on first use,
-never at import. The fingerprint is CRC-64-AVRO of the Parsing Canonical Form, both
+"""The witness entry schemas and their fingerprints. The .avsc files are those in
+schemas/ (version 2 written, version 1 still read), copied into the package at build
+(pyproject.toml); each is read on first use, never at import. The fingerprint is CRC-64-AVRO of the Parsing Canonical Form, both
 written out here from the Avro specification, so nothing is pasted that could drift
 from the file."""
 from __future__ import annotations
@@ -10,7 +10,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-SCHEMA_FILE = "witness-entry.v1.avsc"
+#: The packaged schema versions, oldest first; the last is the one the SDK writes.
+SCHEMA_FILES = ("witness-entry.v1.avsc", "witness-entry.v2.avsc")
 CRC64_AVRO_EMPTY = 0xC15D213AA4D7A795
 _PRIMITIVES = frozenset(["null", "boolean", "int", "long", "float", "double", "bytes", "string"])
 
@@ -97,7 +98,19 @@ class SchemaVersion:
 
 
 @lru_cache(maxsize=None)
+def schema_version(version: int) -> SchemaVersion:
+    """Version `version` (1 or 2), from the file packaged with the SDK (read once, on first use)."""
+    if type(version) is not int or not 1 <= version <= len(SCHEMA_FILES):
+        raise ValueError(f"no schema version {version!r}: the SDK knows 1..{len(SCHEMA_FILES)}")
+    text = resources.files("witnesslog").joinpath("schemas", SCHEMA_FILES[version - 1]).read_text(encoding="utf-8")
+    return SchemaVersion(version, json.loads(text))
+
+
+def schema_versions() -> tuple[SchemaVersion, ...]:
+    """Every packaged version, oldest first: what a codec reads by default."""
+    return tuple(schema_version(v) for v in range(1, len(SCHEMA_FILES) + 1))
+
+
 def current_schema_version() -> SchemaVersion:
-    """Version 1, from the file packaged with the SDK (read once, on first use)."""
-    text = resources.files("witnesslog").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8")
-    return SchemaVersion(1, json.loads(text))
+    """The version the SDK writes: 2."""
+    return schema_version(len(SCHEMA_FILES))

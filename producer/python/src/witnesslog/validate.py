@@ -2,17 +2,30 @@
 rules and reasons of schemas/validation.json, which schemas/src/validate.ts reads too:
 validation_table.py), stops at the first broken one and names it, and builds the
 record fastavro writes: embeddings packed, timestamp in microseconds. Whatever the entry is (a dict, a Mapping that raises, not a mapping at
-all), the result is a record or an InvalidEntryError."""
+all), the result is a record or an InvalidEntryError.
+
+Schema v2's fields may be left out (null): `trace` (W3C ids), `usage` (token counts) and
+`producer`, which belongs to the SDK: refused from the caller (origin "caller", what
+record() is given), checked like any other field in an entry the SDK completed or decoded
+(origin "sdk", what the codec validates)."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from .errors import MISSING, InvalidEntryError, InvalidOptionError
 from .timestamp import parse_timestamp
 from .validation_table import limits, reason, rules
 from .vectors import pack_embedding
+
+Origin = Literal["caller", "sdk"]
+# W3C Trace Context: lowercase hex; all zeros is the specification's invalid id.
+_TRACE_ID = re.compile(r"(?!0{32})[0-9a-f]{32}")
+_SPAN_ID = re.compile(r"(?!0{16})[0-9a-f]{16}")
+_AVRO_INT_MAX = 2**31 - 1
+_AVRO_LONG_MAX = 2**63 - 1
 
 
 def __getattr__(name: str) -> Any:
@@ -28,12 +41,13 @@ def check_dim(dim: object, option: str = "embedding_dim") -> int:
     return dim
 
 
-def validate_entry(entry: object, dim: int | None = None) -> None:
-    """Raises InvalidEntryError for the first field that breaks a rule; dim None is the default (768)."""
-    to_avro_record(entry, rules.default_dim if dim is None else dim)
+def validate_entry(entry: object, dim: int | None = None, *, origin: Origin = "caller") -> None:
+    """Raises InvalidEntryError for the first field that breaks a rule; dim None is the
+    default (768). A `producer` is refused unless origin is "sdk" (see above)."""
+    to_avro_record(entry, rules.default_dim if dim is None else dim, origin)
 
 
-def to_avro_record(entry: object, dim: int) -> dict[str, Any]:
+def to_avro_record(entry: object, dim: int, origin: Origin = "caller") -> dict[str, Any]:
     e = _mapping(entry, "entry")
     get = e.get
     _uuid(get("request_id", MISSING), "request_id")
@@ -94,6 +108,7 @@ def to_avro_record(entry: object, dim: int) -> dict[str, Any]:
     for i, tag in enumerate(tags):
         _string(tag, "tags", 1, limits.tag_max_chars, index=i)
 
+    producer, trace, usage = _v2_fields(get, origin)
     return {
         "request_id": e["request_id"],
         "session_id": e["session_id"],
@@ -108,7 +123,47 @@ def to_avro_record(entry: object, dim: int) -> dict[str, Any]:
         "error": error,
         "quality_metrics": metrics,
         "tags": tags,
+        "producer": producer,
+        "trace": trace,
+        "usage": usage,
     }
+
+
+def _v2_fields(get: Any, origin: Origin) -> tuple[Any, Any, Any]:
+    """producer, trace and usage as fresh plain records (or None): what fastavro writes is
+    what was checked, whatever the caller's mappings do afterwards."""
+    producer = get("producer", None)
+    if producer is not None:
+        if origin != "sdk":
+            _fail("producer", producer, reason("setBySdk"))
+        p = _mapping(producer, "producer", nullable=True)
+        _uuid(p.get("id", MISSING), "producer.id")
+        seq = p.get("seq", MISSING)
+        if not _is_int(seq) or not 0 <= seq <= _AVRO_LONG_MAX:  # type: ignore[operator]
+            _fail("producer.seq", seq, _missing_or(seq, reason("nonNegative")))
+        _string(p.get("service", MISSING), "producer.service", 1, limits.producer_service_max_chars)
+        _string(p.get("host", MISSING), "producer.host", 1, limits.producer_host_max_chars)
+        producer = {"id": p["id"], "seq": int(seq), "service": p["service"], "host": p["host"]}  # type: ignore[call-overload]
+    trace = get("trace", None)
+    if trace is not None:
+        t = _mapping(trace, "trace", nullable=True)
+        trace_id, span_id = t.get("trace_id", MISSING), t.get("span_id", MISSING)
+        if type(trace_id) is not str or _TRACE_ID.fullmatch(trace_id) is None:
+            _fail("trace.trace_id", trace_id, _missing_or(trace_id, reason("traceId")))
+        if type(span_id) is not str or _SPAN_ID.fullmatch(span_id) is None:
+            _fail("trace.span_id", span_id, _missing_or(span_id, reason("spanId")))
+        trace = {"trace_id": trace_id, "span_id": span_id}
+    usage = get("usage", None)
+    if usage is not None:
+        u = _mapping(usage, "usage", nullable=True)
+        counts = {}
+        for part in ("prompt_tokens", "completion_tokens"):
+            n = u.get(part, MISSING)
+            if not _is_int(n) or not 0 <= n <= _AVRO_INT_MAX:  # type: ignore[operator]
+                _fail(f"usage.{part}", n, _missing_or(n, reason("tokenCount")))
+            counts[part] = int(n)  # type: ignore[call-overload]
+        usage = counts
+    return producer, trace, usage
 
 
 def _fail(field: str, value: object, why: str, index: int | None = None) -> None:
