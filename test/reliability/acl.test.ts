@@ -1,100 +1,44 @@
-// Issue 28: the production stack's access control, against real processes. The broker
-// runs docker-compose.yml's security: a SASL_SSL listener with SCRAM-SHA-512 users (TLS
-// from scripts/secrets.sh's CA and keystore, the script itself run here), the
-// StandardAuthorizer with no access where no ACL allows it, and the ACLs kafka-init
-// grants. Its loopback PLAINTEXT listener is the test harness's door (readiness, admin):
-// the one super user there, as kafka-init's admin is in compose. Qdrant has a
-// read-write and a read-only key.
+// Issue 28: the production stack's access control, against real processes: the broker
+// and Qdrant of test/support/reliability/secured.ts run docker-compose.yml's security
+// (SASL_SSL with SCRAM-SHA-512 users and TLS from scripts/secrets.sh, the
+// StandardAuthorizer and kafka-init's ACLs, Qdrant's read-write and read-only keys).
 //
 // Every refusal is checked twice: a clear error on the client's side, and the server's
 // own record of it (the broker's authorizer and authentication log lines, Qdrant's
 // access log and its rest_responses_total counter).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import kafkajs, { type KafkaConfig, type SASLOptions } from 'kafkajs';
-import { repoRoot } from '../../local/services.js';
 import { runCli } from '../../consumer/src/cli/cli.js';
 import { httpGet } from '../support/http.js';
-import { freePort } from '../support/net.js';
 import { DIM, Ledger } from '../support/reliability/ledger.js';
-import { startOwnPipeline, tempDir, waitUntil, type Names, type OwnPipeline } from '../support/reliability/pipeline.js';
+import { waitUntil, type Names, type OwnPipeline } from '../support/reliability/pipeline.js';
+import { startSecuredPipeline, type SecuredPipeline } from '../support/reliability/secured.js';
 
 const { AclOperationTypes: Op, AclPermissionTypes, AclResourceTypes: Res, ResourcePatternTypes: Pattern } = kafkajs;
 
-// scripts/secrets.sh makes every secret and the certificates, as for the compose stack.
-const secretsDir = tempDir('secrets');
-execFileSync('bash', [join(repoRoot, 'scripts/secrets.sh'), secretsDir], { env: { ...process.env, KAFKA_EXTERNAL_HOST: '127.0.0.1' }, stdio: 'pipe' });
-const env = Object.fromEntries(
-  readFileSync(join(secretsDir, '.env'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-) as Record<string, string>;
-const ca = readFileSync(join(secretsDir, 'secrets/ca.pem'), 'utf8');
-const producerSasl: SASLOptions = { mechanism: 'scram-sha-512', username: 'witness-producer', password: env.KAFKA_PRODUCER_PASSWORD! };
-const consumerSasl: SASLOptions = { mechanism: 'scram-sha-512', username: 'witness-consumer', password: env.KAFKA_CONSUMER_PASSWORD! };
-const SECRETS = [env.KAFKA_PRODUCER_PASSWORD!, env.KAFKA_CONSUMER_PASSWORD!, env.QDRANT_API_KEY!, env.QDRANT_READ_ONLY_API_KEY!, env.KAFKA_KEYSTORE_PASSWORD!];
-
+let secured: SecuredPipeline;
 let pipeline: OwnPipeline;
 let external: string;
 let names: Names;
+let env: Record<string, string>;
+let ca: string;
+let producerSasl: SASLOptions;
+let SECRETS: string[];
 
 before(async () => {
-  external = `127.0.0.1:${await freePort()}`;
-  pipeline = await startOwnPipeline({
-    qdrantEnv: { QDRANT_API_KEY: env.QDRANT_API_KEY!, QDRANT_READ_ONLY_API_KEY: env.QDRANT_READ_ONLY_API_KEY! },
-    broker: {
-      scramCredentials: [
-        { mechanism: 'SCRAM-SHA-512', name: 'witness-producer', password: env.KAFKA_PRODUCER_PASSWORD! },
-        { mechanism: 'SCRAM-SHA-512', name: 'witness-consumer', password: env.KAFKA_CONSUMER_PASSWORD! },
-      ],
-      extraProperties: ({ kafkaPort, controllerPort }) =>
-        [
-          '',
-          '# issue 28: docker-compose.yml security (EXTERNAL: SASL_SSL, SCRAM-SHA-512; ACLs only)',
-          `listeners=PLAINTEXT://127.0.0.1:${kafkaPort},EXTERNAL://${external},CONTROLLER://127.0.0.1:${controllerPort}`,
-          `advertised.listeners=PLAINTEXT://127.0.0.1:${kafkaPort},EXTERNAL://${external}`,
-          'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:SASL_SSL',
-          'sasl.enabled.mechanisms=SCRAM-SHA-512',
-          'listener.name.external.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
-          'listener.name.external.ssl.keystore.type=PKCS12',
-          `listener.name.external.ssl.keystore.location=${join(secretsDir, 'secrets/kafka.p12')}`,
-          `listener.name.external.ssl.keystore.password=${env.KAFKA_KEYSTORE_PASSWORD}`,
-          `listener.name.external.ssl.key.password=${env.KAFKA_KEYSTORE_PASSWORD}`,
-          'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
-          'allow.everyone.if.no.acl.found=false',
-          // The harness's loopback door and the controller (compose: User:broker;User:admin).
-          'super.users=User:ANONYMOUS',
-          'auto.create.topics.enable=false',
-          '',
-        ].join('\n'),
-    },
-  });
+  secured = await startSecuredPipeline();
+  ({ pipeline, external, env, ca, producerSasl } = secured);
+  SECRETS = [env.KAFKA_PRODUCER_PASSWORD!, env.KAFKA_CONSUMER_PASSWORD!, env.QDRANT_API_KEY!, env.QDRANT_READ_ONLY_API_KEY!, env.KAFKA_KEYSTORE_PASSWORD!];
   assert.match(pipeline.qdrant.note ?? '', /Qdrant server/, 'the real Qdrant server (the embedded engine has no read-only key)');
   names = pipeline.names('rel-acl');
   await pipeline.createTopic(names, 3);
-  // kafka-init's ACLs (docker-compose.yml), for this test's topic and group.
-  const allow = (principal: string, resourceType: number, resourceName: string, operation: number, resourcePatternType = Pattern.LITERAL) =>
-    ({ principal: `User:${principal}`, host: '*', resourceType, resourceName, resourcePatternType, operation, permissionType: AclPermissionTypes.ALLOW });
-  await (await pipeline.admin()).createAcls({
-    acl: [
-      allow('witness-producer', Res.TOPIC, names.topic, Op.WRITE),
-      allow('witness-producer', Res.TOPIC, names.topic, Op.DESCRIBE),
-      allow('witness-consumer', Res.TOPIC, names.topic, Op.READ),
-      allow('witness-consumer', Res.TOPIC, names.topic, Op.DESCRIBE),
-      allow('witness-consumer', Res.TOPIC, names.dlqTopic, Op.WRITE),
-      allow('witness-consumer', Res.TOPIC, names.dlqTopic, Op.DESCRIBE),
-      allow('witness-consumer', Res.GROUP, names.groupId, Op.READ, Pattern.PREFIXED),
-      allow('witness-consumer', Res.GROUP, names.groupId, Op.DESCRIBE, Pattern.PREFIXED),
-    ],
-  });
+  await secured.grant(names);
 });
 after(async () => {
-  await pipeline?.cleanup();
-  rmSync(secretsDir, { recursive: true, force: true });
+  await secured?.cleanup();
 });
 
 const kafkaAs = (sasl: SASLOptions | undefined, extra: Partial<KafkaConfig> = {}) =>
@@ -119,14 +63,7 @@ async function refused(what: string, action: () => Promise<unknown>, expected: R
 describe('access control: Kafka principals and ACLs, Qdrant keys', { timeout: 240_000 }, () => {
   test('the consumer stores every entry through SASL_SSL with only its ACLs; no secret in its log', async (t) => {
     const ledger = new Ledger('acl');
-    const consumer = await pipeline.consumer(names, {
-      WITNESS_KAFKA_BROKERS: external,
-      WITNESS_KAFKA_SSL_CA_FILE: join(secretsDir, 'secrets/ca.pem'),
-      WITNESS_KAFKA_SASL_MECHANISM: 'scram-sha-512',
-      WITNESS_KAFKA_SASL_USERNAME: 'witness-consumer',
-      WITNESS_KAFKA_SASL_PASSWORD: env.KAFKA_CONSUMER_PASSWORD!,
-      WITNESS_QDRANT_API_KEY: env.QDRANT_API_KEY!,
-    });
+    const consumer = await pipeline.consumer(names, secured.consumerEnv());
     await consumer.start();
     const { producer, registry } = pipeline.producer(names, { brokers: [external], ssl: { ca: [ca] }, sasl: producerSasl });
     for (let i = 0; i < 200; i++) ledger.record('producer', producer);
@@ -251,5 +188,47 @@ describe('access control: Kafka principals and ACLs, Qdrant keys', { timeout: 24
       assert.match(r.stderr, /403.*may only read.*needs the read-write key \(Qdrant's api_key, QDRANT_API_KEY in docker-compose\.yml\)/, r.stderr);
       assert.ok(!r.stderr.includes(env.QDRANT_READ_ONLY_API_KEY!), 'the key in the message');
     }
+  });
+
+  test("6. rotating the consumer's password while entries flow: restart it with the new one, 0 missing; the old one no longer logs in", async (t) => {
+    const rot = pipeline.names('rel-rotate');
+    await pipeline.createTopic(rot, 3);
+    await secured.grant(rot);
+    const ledger = new Ledger('acl-rotate');
+    const first = await pipeline.consumer(rot, secured.consumerEnv());
+    await first.start();
+    const { producer, registry } = pipeline.producer(rot, { brokers: [external], ssl: { ca: [ca] }, sasl: producerSasl });
+    let flowing = true;
+    const flow = (async () => {
+      while (flowing) {
+        for (let i = 0; i < 10; i++) ledger.record('producer', producer);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await waitUntil('entries to be stored under the old password', async () => (await first.metric('witness_entries_upserted_total').catch(() => 0)) > 0, 30_000);
+    const rotated = randomBytes(24).toString('base64url');
+    secured.setPassword('witness-consumer', rotated);
+    await refused('the old password', async () => {
+      const old = kafkaAs(secured.consumerSasl).admin();
+      try {
+        await old.connect();
+        await old.listTopics();
+      } finally {
+        await old.disconnect().catch(() => {});
+      }
+    }, /SASL_AUTHENTICATION_FAILED|[Aa]uthentication failed/);
+    // The rolling restart: SIGTERM (it flushes and commits what it stored), then the new password.
+    await first.stop();
+    const second = await pipeline.consumer(rot, secured.consumerEnv(rotated));
+    await second.start();
+    await new Promise((r) => setTimeout(r, 1_000));
+    flowing = false;
+    await flow;
+    await producer.flush();
+    await pipeline.waitDrained(rot);
+    const tally = await pipeline.verify(ledger, rot, { producers: [{ producer, registry }], print: (line) => t.diagnostic(line) });
+    assert.ok(tally.stored > 0 && tally.missing === 0, `stored ${tally.stored}, missing ${tally.missing}`);
+    await second.stop();
+    assert.ok(!second.log().includes(rotated) && !first.log().includes(secured.consumerSasl.password), 'a password in a consumer log');
   });
 });
