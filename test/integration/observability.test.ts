@@ -35,7 +35,7 @@ const SECRET_VARIABLES = [
 ];
 const secretsEnv = Object.fromEntries(SECRET_VARIABLES.map((v) => [v, `test-${v.toLowerCase()}`]));
 // Never the developer's own .env or variables: an empty --env-file and only these.
-const composeEnv = (extra: Record<string, string> = {}) => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...secretsEnv, ...extra });
+const composeEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...secretsEnv, ...extra });
 const sh = (cmd: string, args: string[], env: NodeJS.ProcessEnv = { ...process.env, ...composeEnv() }) => {
   const withEnvFile = cmd === dockerCompose ? ['--env-file', emptyEnvFile(), ...args] : args;
   return execFileSync(cmd, withEnvFile, { cwd: repoRoot, encoding: 'utf8', stdio: 'pipe', env });

@@ -52,7 +52,8 @@ export async function replayTopic({ config, logger, pollMs = 250, onProgress }: 
   try {
     await qdrant.delete(collection, { points: [], wait: true });
   } catch (err) {
-    throw classifyQdrantError(err);
+    // Qdrant checks the key before the request: 400 ("Empty update request") means the key may write.
+    if ((err as { status?: unknown }).status !== 400) throw classifyQdrantError(err);
   }
   const admin = createKafka(config, logger).admin();
   await admin.connect();
