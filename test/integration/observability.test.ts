@@ -4,7 +4,7 @@
 // provisioning files. test/alerting.test.ts routes the alerts through real processes.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -183,7 +183,7 @@ describe('docker-compose.yml is secure by default', () => {
     const published = composeConfig({ MONITORING_BIND: '0.0.0.0' });
     for (const name of ['prometheus', 'alertmanager']) {
       assert.ok(published[name]!.ports!.every((p) => hostIp(p) === '0.0.0.0'), `MONITORING_BIND publishes ${name}`);
-      assert.ok(published[name]!.command!.includes('--web.config.file=/etc/prometheus/secrets/web.yml'), `${name} without basic auth`);
+      assert.ok(published[name]!.command!.includes('--web.config.file=/etc/witness-secrets/web.yml'), `${name} without basic auth`);
     }
     // The consumer's /metrics has no authentication of its own: no variable publishes it.
     assert.ok(published.consumer!.ports!.every((p) => hostIp(p) === '127.0.0.1'));
@@ -191,6 +191,28 @@ describe('docker-compose.yml is secure by default', () => {
     assert.equal(grafana.GF_AUTH_ANONYMOUS_ENABLED, 'false');
     assert.equal(grafana.GF_USERS_ALLOW_SIGN_UP, 'false');
     assert.equal(grafana.GF_SECURITY_ADMIN_PASSWORD, secretsEnv.GRAFANA_ADMIN_PASSWORD);
+  });
+
+  test('scripts/secrets.sh: every secret once, owner-only files, names never values; promtool accepts its basic-auth file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'witness-secrets-'));
+    const run = () => execFileSync('bash', [join(repoRoot, 'scripts/secrets.sh'), dir], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    const first = run();
+    const envText = readFileSync(join(dir, '.env'), 'utf8');
+    const values = Object.fromEntries(envText.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    assert.deepEqual(Object.keys(values).sort(), [...SECRET_VARIABLES].sort());
+    for (const [name, value] of Object.entries(values)) {
+      assert.ok(value.length >= 40, `${name} is short`);
+      assert.ok(first.includes(name) && !first.includes(value), `the script names ${name} and does not print it`);
+    }
+    assert.equal(statSync(join(dir, '.env')).mode & 0o777, 0o600);
+    assert.equal(statSync(join(dir, 'secrets')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir, 'secrets/ca.key')).mode & 0o777, 0o600);
+    assert.equal(run(), '', 'a second run creates nothing and says nothing');
+    assert.equal(readFileSync(join(dir, '.env'), 'utf8'), envText, 'and keeps every value');
+    // promtool says SUCCESS on stderr; its exit code is the answer (execFileSync throws on 1).
+    sh(promtool, ['check', 'web-config', join(dir, 'secrets/web.yml')]);
+    const plain = tempFile('web.yml', readFileSync(join(dir, 'secrets/web.yml'), 'utf8').replace(/witness-monitor: .*/, `witness-monitor: ${values.MONITORING_PASSWORD}`));
+    assert.throws(() => sh(promtool, ['check', 'web-config', plain]), 'a password instead of its bcrypt hash is refused (the check can fail)');
   });
 
   test('Kafka: SASL on every listener, SASL_SSL outside, the StandardAuthorizer, super users only the broker and kafka-init', () => {
