@@ -81,7 +81,8 @@ describe('access control: Kafka principals and ACLs, Qdrant keys', { timeout: 24
     await refused('an unauthenticated metadata request', async () => {
       await admin.connect();
       await admin.listTopics();
-    }, /closed|disconnect|ECONNRESET|SASL|authentication/i);
+      // kafkajs's KafkaJSConnectionClosedError: the broker hangs up on a request before the SASL handshake.
+    }, /Closed connection/);
     await admin.disconnect().catch(() => {});
     await waitUntil('the broker to log the refused request', () => /Unexpected Kafka request of type METADATA during SASL handshake/.test(brokerLog()), 15_000);
   });
