@@ -3,7 +3,7 @@
 // real metadata request plus a group-coordinator lookup.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
+import kafkajs, { type KafkaConfig } from 'kafkajs';
 import { type ProcessSpec } from './process.js';
 import { repoRoot, service, fill, type StackConfig, type Toolchain, type Service } from './service.js';
 
@@ -99,8 +99,10 @@ export async function formatKafkaStorage(tools: Toolchain, props: string, scram:
 
 // Ready means a real metadata request succeeds and the group coordinator answers:
 // the first consumer group would otherwise wait for __consumer_offsets to be created.
-export async function kafkaReady(brokers: string[]): Promise<boolean> {
+// `access`: a login for a broker without an anonymous listener (test/reliability/compose-kafka.test.ts).
+export async function kafkaReady(brokers: string[], access: Pick<KafkaConfig, 'sasl' | 'ssl'> = {}): Promise<boolean> {
   const kafka = new kafkajs.Kafka({
+    ...access,
     brokers,
     clientId: 'witnesslog-readiness',
     logLevel: kafkajs.logLevel.NOTHING,

@@ -56,7 +56,7 @@ function consoleDir(bin: string, repoRoot: string): string | undefined {
 /** The server's configuration, through its QDRANT__… variables (storage under runDir, no telemetry). */
 export function serverEnv(
   engine: Extract<QdrantEngine, { kind: 'server' }>,
-  { dir, httpPort, grpcPort, apiKey }: { dir: string; httpPort: number; grpcPort: number; apiKey?: string },
+  { dir, httpPort, grpcPort, apiKey, readOnlyApiKey }: { dir: string; httpPort: number; grpcPort: number; apiKey?: string; readOnlyApiKey?: string },
 ): Record<string, string> {
   return {
     QDRANT__SERVICE__HOST: '127.0.0.1',
@@ -68,5 +68,7 @@ export function serverEnv(
     QDRANT__LOG_LEVEL: 'INFO',
     ...(engine.staticDir ? { QDRANT__SERVICE__STATIC_CONTENT_DIR: engine.staticDir } : { QDRANT__SERVICE__ENABLE_STATIC_CONTENT: 'false' }),
     ...(apiKey ? { QDRANT__SERVICE__API_KEY: apiKey } : {}),
+    // The key that may read and not write (what docker-compose.yml gives operators).
+    ...(readOnlyApiKey ? { QDRANT__SERVICE__READ_ONLY_API_KEY: readOnlyApiKey } : {}),
   };
 }

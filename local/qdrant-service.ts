@@ -10,7 +10,7 @@ import { repoRoot, service, httpOk, type StackConfig, type Toolchain, type Servi
 /**
  * Qdrant: the real server when a binary is at hand, else the embedded engine
  * (see local/qdrant-engine.ts). `env` is added to the process environment for
- * the choice and the process: QDRANT_API_KEY, QDRANT_LOCAL, QDRANT_BIN.
+ * the choice and the process: QDRANT_API_KEY, QDRANT_READ_ONLY_API_KEY, QDRANT_LOCAL, QDRANT_BIN.
  */
 export function qdrantService(cfg: StackConfig, tools: Toolchain, env: NodeJS.ProcessEnv = {}): Service {
   const engine = qdrantEngine(repoRoot, { ...process.env, ...env });
@@ -38,6 +38,7 @@ function qdrantEmbedded(cfg: StackConfig, tools: Toolchain, env: NodeJS.ProcessE
 function qdrantServer(cfg: StackConfig, engine: Extract<QdrantEngine, { kind: 'server' }>, env: NodeJS.ProcessEnv): Service {
   const dir = join(cfg.runDir, 'qdrant-server');
   const apiKey = env.QDRANT_API_KEY ?? process.env.QDRANT_API_KEY;
+  const readOnlyApiKey = env.QDRANT_READ_ONLY_API_KEY ?? process.env.QDRANT_READ_ONLY_API_KEY;
   const spec: ProcessSpec = {
     name: 'qdrant',
     command: engine.bin,
@@ -55,7 +56,7 @@ function qdrantServer(cfg: StackConfig, engine: Extract<QdrantEngine, { kind: 's
     // Nothing of ours speaks gRPC; a test that starts its own server beside the
     // stack's (same QDRANT_GRPC_PORT in its environment) gets a free one instead.
     const grpcPort = (await portInUse(cfg.qdrantGrpcPort)) ? await freePort() : cfg.qdrantGrpcPort;
-    spec.env = { ...env, ...serverEnv(engine, { dir, httpPort: cfg.qdrantPort, grpcPort, apiKey }) };
+    spec.env = { ...env, ...serverEnv(engine, { dir, httpPort: cfg.qdrantPort, grpcPort, apiKey, readOnlyApiKey }) };
     spec.ports = [cfg.qdrantPort, grpcPort];
   };
   const s = service('qdrant', url, spec, () => httpOk(`${url}/readyz`), prepare);

@@ -161,6 +161,10 @@ export class UnknownTopicError extends WitnessConsumerError {
 
 const REJECTED_STATUS = new Set([400, 413, 422]);
 
+/** What a 403 means for us, and which key is needed instead. */
+export const READ_ONLY_HINT =
+  "WITNESS_QDRANT_API_KEY holds a key that may only read (Qdrant's read_only_api_key); writing (the consumer, witness prune, witness replay) needs the read-write key (Qdrant's api_key, QDRANT_API_KEY in docker-compose.yml)";
+
 /**
  * Turns whatever the Qdrant client threw into a QdrantError. The client throws
  * `ApiError`-like objects with `status` and `data` for HTTP errors, its own
@@ -183,9 +187,11 @@ export function classifyQdrantError(err: unknown): QdrantError {
     const detail = describeQdrantData(e?.data) ?? message;
     if (REJECTED_STATUS.has(status)) return new QdrantRejectedError(`Qdrant rejected the request (${status}): ${detail}`, status, err);
     if (status === 429) return new QdrantUnavailableError('throttled', `Qdrant is throttling (429): ${detail}`, status, err);
-    if (status === 401 || status === 403) {
+    if (status === 401) {
       return new QdrantUnavailableError('unauthorized', `Qdrant refused our credentials (${status}): check WITNESS_QDRANT_API_KEY`, status, err);
     }
+    // 403: the key is valid but may not do this, i.e. Qdrant's read-only key where a write was asked.
+    if (status === 403) return new QdrantUnavailableError('unauthorized', `Qdrant refused this request (403, ${detail}): ${READ_ONLY_HINT}`, status, err);
     if (status === 404) return new QdrantUnavailableError('collection_missing', `Qdrant: not found (404): ${detail}`, status, err);
     if (status >= 500) return new QdrantUnavailableError('server', `Qdrant server error (${status}): ${detail}`, status, err);
     // Other 4xx (405, 409, ...) say nothing about a single point; treat them as a deployment

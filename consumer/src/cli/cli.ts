@@ -59,9 +59,10 @@ filters (search, list, stats, clusters, routing, quality, latency):
 
 common: --url <qdrant url> (WITNESS_QDRANT_URL; else QDRANT_PORT, the local stack's: http://127.0.0.1:$QDRANT_PORT)
         --collection <name> (WITNESS_COLLECTION)  --json  --help
-        WITNESS_QDRANT_API_KEY is read from the environment only, so it stays out of shell history.
+        WITNESS_QDRANT_API_KEY is read from the environment only, so it stays out of shell history;
+        Qdrant's read-only key is enough for every command but prune and replay.
 
-exit codes: 0 found, 1 nothing found, 2 bad usage, 3 backend unreachable, 4 unexpected failure
+exit codes: 0 found, 1 nothing found, 2 bad usage (or a read-only key for prune, replay), 3 backend unreachable, 4 unexpected failure
 `;
 
 
@@ -224,6 +225,11 @@ async function replay(
 function report(err: unknown, io: CliIo, url: string | undefined): number {
   if (err instanceof UsageError) {
     io.stderr(`witness: ${err.message}\n(witness --help for usage)\n`);
+    return EXIT.usage;
+  }
+  // 403: a read-only key where prune or replay must write. Retrying will not help; the other key will.
+  if (isUnreachable(err) && err.status === 403) {
+    io.stderr(`witness: ${err.message}\n`);
     return EXIT.usage;
   }
   if (isUnreachable(err)) {

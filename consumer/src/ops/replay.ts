@@ -11,6 +11,7 @@ import { createWitnessConsumer } from '../ingest/consumer.js';
 import { UnknownTopicError, classifyQdrantError } from '../errors.js';
 import { createKafka } from '../ingest/kafka.js';
 import { createQdrantClient } from '../store/qdrant.js';
+import { ensureCollection } from '../store/collection.js';
 
 export interface ReplayOptions {
   /** The consumer configuration; its groupId should be fresh and its collection the new one. */
@@ -42,6 +43,17 @@ export async function replayTopic({ config, logger, pollMs = 250, onProgress }: 
     await qdrant.getCollections();
   } catch (err) {
     throw classifyQdrantError(err);
+  }
+  // A read-only key reads the list above, and the consumer would retry its refused writes
+  // forever: creating the collection (what the consumer does first) and a write that
+  // changes nothing (deleting no points) ask Qdrant now, and a 403 ends the replay.
+  const { collection, collectionOptions } = config.qdrant;
+  await ensureCollection(qdrant, { collection, dim: config.embeddingDim, logger, ...(collectionOptions ? { options: collectionOptions } : {}) });
+  try {
+    await qdrant.delete(collection, { points: [], wait: true });
+  } catch (err) {
+    // Qdrant checks the key before the request: 400 ("Empty update request") means the key may write.
+    if ((err as { status?: unknown }).status !== 400) throw classifyQdrantError(err);
   }
   const admin = createKafka(config, logger).admin();
   await admin.connect();

@@ -231,6 +231,10 @@ describe('classifyQdrantError', () => {
     assert.equal(kind({ status: 429 }), 'throttled');
     assert.equal(kind({ status: 503 }), 'server');
     assert.equal(kind({ status: 401 }), 'unauthorized');
+    // A read-only key where a write was asked: the message names the key that is needed.
+    const forbidden = classifyQdrantError({ status: 403, data: { status: { error: 'Forbidden: Global manage access is required' } } });
+    assert.equal(forbidden.kind, 'unauthorized');
+    assert.match(forbidden.message, /403, Forbidden: Global manage access is required.*needs the read-write key \(Qdrant's api_key/);
     assert.equal(kind({ status: 404 }), 'collection_missing');
     assert.equal(kind(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } })), 'network');
     assert.equal(kind(Object.assign(new Error('t'), { name: 'QdrantClientTimeoutError' })), 'timeout');
