@@ -26,8 +26,7 @@
 // when idle) costs at most rewriting entries that were written but not
 // committed: same point ids, same content, nothing twice that matters.
 //
-// Qdrant down means flushes retry without end and without committing; the
-// service stays up, paused.
+// Qdrant down means flushes retry without end and without committing; the service stays up, paused.
 import { EventEmitter } from 'node:events';
 import { createCodec } from '@witnesslog/schemas';
 import { createRetry } from '@witnesslog/core';
@@ -43,6 +42,7 @@ import { createKafka } from './kafka.js';
 import { createCommitLedger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createQdrantSink } from './qdrant-sink.js';
+import { createStages } from './stages.js';
 import { createQdrantClient } from '../store/qdrant.js';
 import { within } from './within.js';
 import type { CloseResult, ConsumerEvents, WitnessConsumer, WitnessConsumerOptions } from './types.js';
@@ -91,7 +91,7 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
   const ledger = createCommitLedger({ consumer, metrics, logger: log });
   const flushLoop = createFlushLoop({
     batcher,
-    flush: createFlushPipeline({ sink, deadLetters, ledger, metrics, now }),
+    flush: createFlushPipeline({ sink, deadLetters, ledger, metrics, now, stages: createStages({ config, client: qdrant.writer, retry, metrics, logger: log }) }),
     logger: log,
     now,
     closing: () => closing,

@@ -33,16 +33,40 @@ export interface FlushEvent {
 
 export type Flush = (items: readonly Received[], signal: AbortSignal) => Promise<FlushEvent>;
 
+/** One batch once Qdrant acknowledged its points and its dead letters were sent. */
+export interface WrittenBatch {
+  /** Every message of the batch, in batch order (offset order within a partition). */
+  items: readonly Received[];
+  /** The points now stored (written now or already stored with the same digest), each with its message. */
+  stored: ReadonlyArray<{ item: Received; point: WitnessPoint }>;
+  /** The messages dead-lettered, each with its reason. */
+  deadLettered: ReadonlyArray<{ item: Received; reason: string; error: string }>;
+}
+
+/**
+ * Work that belongs to a batch but is not its points: it runs after the batch's
+ * points are acknowledged and before its offsets are committed, once per batch,
+ * in batch order. A stage that throws an AbortedError abandons the flush (nothing
+ * committed); any other error is fatal, like a bug in the flush itself, so a
+ * stage retries its own transient failures.
+ */
+export interface FlushStage {
+  readonly name: string;
+  afterWrite(batch: WrittenBatch, signal: AbortSignal): Promise<void>;
+}
+
 export interface FlushPipelineOptions {
   sink: Pick<QdrantSink, 'write'>;
   deadLetters: DeadLetterWriter;
   ledger: Pick<CommitLedger, 'commit'>;
   metrics: ConsumerMetrics;
+  /** Run after the writes and before the commit, in this order (see FlushStage). */
+  stages?: readonly FlushStage[];
   /** Wall clock, ms (Date.now by default). */
   now?: () => number;
 }
 
-export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = Date.now }: FlushPipelineOptions): Flush {
+export function createFlushPipeline({ sink, deadLetters, ledger, metrics, stages = [], now = Date.now }: FlushPipelineOptions): Flush {
   // Histograms of the witnessed requests themselves, for the LLM-requests dashboard.
   function observeRequest(entry: DecodedWitnessEntry): void {
     const { latency } = entry;
@@ -79,7 +103,7 @@ export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = 
     const waitedMs = now() - items[0]!.arrivedAt;
     const points: WitnessPoint[] = [];
     const sources: Received[] = [];
-    const letters: DeadLetter[] = [];
+    const letters: Array<DeadLetter & { item: Received }> = [];
     // request_id -> digest of the first message carrying it in this batch.
     const firstById = new Map<string, string>();
     for (const item of items) {
@@ -94,9 +118,10 @@ export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = 
           letters.push(conflict(item, 'earlier in the same batch'));
         }
         // else: the same entry twice in one batch; the first is written, this one is a no-op.
-      } else {
-        letters.push(letter(item, item.failure?.reason ?? 'WITNESS_DECODE_FAILED', item.failure?.error ?? ''));
+      } else if (item.failure) {
+        letters.push(letter(item, item.failure.reason, item.failure.error));
       }
+      // else: a message that is not an entry and not a failure (a record a stage stores); stages see it in `items`.
     }
     const { rejected, conflicts } = await sink.write(points, signal);
     const rejectedIndexes = new Set<number>();
@@ -111,6 +136,12 @@ export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = 
     for (const l of letters) if (l.reason === DUPLICATE_REQUEST_ID) metrics.entriesConflicting.inc({ reason: DUPLICATE_REQUEST_ID });
     await deadLetters.send(letters, signal);
     const written = countWritten(sources, rejectedIndexes);
+    if (stages.length > 0) {
+      const stored = [];
+      for (let i = 0; i < sources.length; i++) if (!rejectedIndexes.has(i)) stored.push({ item: sources[i]!, point: points[i]! });
+      const deadLettered = letters.map((l) => ({ item: l.item, reason: l.reason, error: l.error }));
+      for (const stage of stages) await stage.afterWrite({ items, stored, deadLettered }, signal);
+    }
 
     const committed = await ledger.commit(items);
     const durationMs = performance.now() - startedAt;
@@ -124,13 +155,14 @@ export function createFlushPipeline({ sink, deadLetters, ledger, metrics, now = 
 /** The reason code of an entry whose request_id holds another entry. */
 export const DUPLICATE_REQUEST_ID = 'WITNESS_DUPLICATE_REQUEST_ID';
 
-function conflict(item: Received, where: string): DeadLetter {
+function conflict(item: Received, where: string): DeadLetter & { item: Received } {
   const id = item.entry!.request_id;
   return letter(item, DUPLICATE_REQUEST_ID, `request_id ${id} is ${where} with different content; the log is append-only per request_id, so this entry was not applied`);
 }
 
-function letter(item: Received, reason: string, error: string): DeadLetter {
+function letter(item: Received, reason: string, error: string): DeadLetter & { item: Received } {
   return {
+    item,
     topic: item.topic,
     partition: item.partition,
     offset: item.offset,
