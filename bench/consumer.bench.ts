@@ -21,6 +21,7 @@ import { Registry } from 'prom-client';
 import { createCodec, type WitnessEntry } from '@witnesslog/schemas';
 import { createWitnessConsumer, ensureCollection, entryToPoint, loadConfig } from '@witnesslog/consumer';
 import { DIM, makeEntries } from './support/entries.js';
+import { runNaiveConsumer } from './support/naive-consumer.js';
 import { startParseOnlyQdrant } from './support/parse-only-qdrant.js';
 import { qdrantTargets } from './support/qdrant-engines.js';
 import { fmt, int, machine, measured, report, scale, scaled, type Measured } from './support/report.js';
@@ -101,43 +102,14 @@ async function runOurs(topic: string, url: string): Promise<RunResult> {
   return { rate: ENTRIES / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / ENTRIES };
 }
 
-/** What a user would write: eachMessage, decode, await one upsert per message. Time-boxed. */
+/** What a user would write (bench/support/naive-consumer.ts), time-boxed. */
 async function runNaive(topic: string, url: string): Promise<RunResult & { entries: number }> {
   const collection = unique('naive');
   const client = new QdrantClient({ url, checkCompatibility: false });
   if (qdrantUrls.has(url)) await ensureCollection(client, { collection, dim: DIM, logger: silent });
-  const consumer = kafka.consumer({ groupId: unique('naive-group') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let count = 0;
-  let t0 = 0;
-  let cpu0 = process.cpuUsage();
-  let stopAt = Number.POSITIVE_INFINITY;
-  let done!: () => void;
-  const finished = new Promise<void>((resolve) => (done = resolve));
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (count === 0) {
-        t0 = performance.now();
-        cpu0 = process.cpuUsage();
-        stopAt = t0 + NAIVE_SECONDS * 1000;
-      }
-      if (performance.now() >= stopAt || count >= ENTRIES) return done();
-      const entry = codec.decode(message.value!);
-      const { query_embedding, response_embedding, ...payload } = entry;
-      await client.upsert(collection, {
-        wait: true,
-        points: [{ id: entry.request_id, vector: { query: Array.from(query_embedding), response: Array.from(response_embedding) }, payload }],
-      });
-      count += 1;
-    },
-  });
-  await finished;
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  await consumer.disconnect();
+  const result = await runNaiveConsumer({ kafka, codec, topic, groupId: unique('naive-group'), url, collection, maxEntries: ENTRIES, seconds: NAIVE_SECONDS });
   if (qdrantUrls.has(url)) await client.deleteCollection(collection);
-  return { entries: count, rate: count / seconds, cpuUsPerEntry: (cpu.user + cpu.system) / count };
+  return result;
 }
 
 /** CPU µs per entry of our code alone, on a 100-entry batch: decode, map to a point, serialize the upsert body. */
