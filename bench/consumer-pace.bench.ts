@@ -57,6 +57,7 @@ const CONSUMER_ROWS: Array<{ label: string; env: Record<string, string> }> = [
 // The ceiling's write protocols: a gRPC UpsertPoints one joins this list when the consumer has one.
 const protocols: CeilingProtocol[] = [restProtocol(qdrantUrl)];
 
+const step = (what: string) => process.stderr.write(`[pace] ${what}\n`);
 const unknownSettings = (env: Record<string, string>) => Object.keys(env).filter((k) => !(k in CONFIG_DEFAULTS));
 
 async function consumerRows(ctx: PaceContext, topic: string, set: string): Promise<PaceRow[]> {
@@ -94,6 +95,7 @@ async function latencyRows(ctx: PaceContext, maxRate: number | undefined): Promi
         const child = await startConsumerChild({ brokers: ctx.brokers, qdrantUrl: ctx.qdrantUrl, topic, group: unique('latency_group'), collection });
         if (ctx.restCores) pin(child.pid, ctx.restCores);
         try {
+          await child.ready(); // a consumer still starting would be measured as latency
           return await measureLatency({ brokers: ctx.brokers, topic, url: ctx.qdrantUrl, collection, rate: Math.round(share * maxRate), seconds: LATENCY_SECONDS, pool });
         } finally {
           await child.stop();
@@ -111,8 +113,11 @@ async function latencyRows(ctx: PaceContext, maxRate: number | undefined): Promi
 
 async function runSet(ctx: PaceContext, name: PaceSet['name'], topics: { avro: string; json?: string }, qkHome: string | undefined): Promise<PaceSet> {
   const ceilings = [];
+  step(`${name}: Qdrant alone`);
   for (const protocol of protocols) for (const n of IN_FLIGHT) ceilings.push(await measureCeiling(ctx, protocol, n));
+  step(`${name}: our consumer service`);
   const ours = await consumerRows(ctx, topics.avro, name);
+  step(`${name}: qdrant-kafka, then the naive consumer, then end-to-end latency`);
   const qdrantKafka: PaceRow = { label: 'qdrant-kafka 1.4.1 (Connect JVM)' };
   if (!qkHome || !topics.json) qdrantKafka.skipped = 'no ../shared/qdrant-kafka on this machine';
   else qdrantKafka.figures = await measureQdrantKafka(ctx, qkHome, topics.json);

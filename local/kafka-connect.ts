@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { kafkaJvmOptions } from './kafka-service.js';
 import { repoRoot, type Toolchain } from './service.js';
 
 const POM = join(repoRoot, 'local/kafka-connect/pom.xml');
@@ -51,18 +52,7 @@ export function startConnectStandalone({ tools, libs, dir, worker, connector, he
   const log = openSync(join(dir, 'connect.log'), 'a');
   return spawn(
     tools.java,
-    [
-      `-Xms${heap}`,
-      `-Xmx${heap}`,
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`,
-      '-cp',
-      join(libs, '*'),
-      'org.apache.kafka.connect.cli.ConnectStandalone',
-      join(dir, 'worker.properties'),
-      join(dir, 'sink.properties'),
-    ],
+    [...kafkaJvmOptions(heap), '-cp', join(libs, '*'), 'org.apache.kafka.connect.cli.ConnectStandalone', join(dir, 'worker.properties'), join(dir, 'sink.properties')],
     { stdio: ['ignore', log, log] },
   );
 }

@@ -56,17 +56,12 @@ export function kafkaService(cfg: StackConfig, tools: Toolchain, { extraProperti
 // ("argument --cluster-id/-t: expected one argument"), which failed one start in 64.
 /** The JVM arguments of one Kafka node (broker and controller) reading `props`. */
 export function kafkaJavaArgs(tools: Toolchain, heap: string, props: string): string[] {
-  return [
-    `-Xms${heap}`,
-    `-Xmx${heap}`,
-    '-XX:+UseG1GC',
-    '-Djava.awt.headless=true',
-    `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`,
-    '-cp',
-    join(tools.kafkaLibs, '*'),
-    'kafka.Kafka',
-    props,
-  ];
+  return [...kafkaJvmOptions(heap), '-cp', join(tools.kafkaLibs, '*'), 'kafka.Kafka', props];
+}
+
+/** The JVM options of the stack's Kafka processes (the broker; Connect, local/kafka-connect.ts): heap, G1, the broker's log4j2 setup. */
+export function kafkaJvmOptions(heap: string): string[] {
+  return [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${join(repoRoot, 'local/kafka/log4j2.properties')}`];
 }
 
 export function newKafkaClusterId(): string {

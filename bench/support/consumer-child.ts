@@ -15,6 +15,8 @@ export interface ConsumerChild {
   pid: number;
   metricsUrl: string;
   alive(): boolean;
+  /** Resolves once /readyz answers 200 (joined its group, Qdrant reachable). */
+  ready(timeoutMs?: number): Promise<void>;
   /** SIGTERM, then waits for the drained exit (and the profile, if any). */
   stop(): Promise<void>;
 }
@@ -49,14 +51,21 @@ export async function startConsumerChild(o: ConsumerChildOptions): Promise<Consu
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const alive = () => child.exitCode === null && child.signalCode === null;
-  // It starts consuming as soon as it has joined; the caller's clock starts at the first visible point, not here.
-  await sleep(0);
+  // It starts consuming as soon as it has joined; a caller that times from a pre-filled topic starts its clock at the first visible point.
   if (!child.pid) throw new Error('witness-consumer did not start');
   return {
     child,
     pid: child.pid,
     metricsUrl: `http://127.0.0.1:${port}/metrics`,
     alive,
+    ready: async (timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false))) {
+        if (!alive()) throw new Error(`witness-consumer exited with ${child.exitCode ?? child.signalCode} before it was ready`);
+        if (Date.now() > deadline) throw new Error(`witness-consumer not ready within ${timeoutMs} ms`);
+        await sleep(100);
+      }
+    },
     stop: async () => {
       if (alive()) child.kill('SIGTERM');
       await exited;
