@@ -32,7 +32,7 @@ import { deleteTopics, fillTopic } from './support/fill-topic.js';
 import { measureLatency } from './support/latency.js';
 import { measureCeiling, measureNaive, measureOurs, measureQdrantKafka, unique, withCollection, type PaceContext } from './support/pace-runs.js';
 import { printSet, printTargets, reportSet, oursDefault, type PaceRow, type PaceSet } from './support/pace-table.js';
-import { profilesIn, summariseProfile } from './support/cpuprofile.js';
+import { busiestProfile, summariseProfile } from './support/cpuprofile.js';
 import { coreSplit, pin, stackPids } from './support/proc.js';
 import { qdrantKafkaHome, toSinkMessage } from './support/qdrant-kafka.js';
 import { fmt, int, machine, scale, scaled } from './support/report.js';
@@ -71,13 +71,17 @@ async function consumerRows(ctx: PaceContext, topic: string, set: string): Promi
     const profileDir = PROFILE && i === 0 ? join(outDir, 'profiles', `${set}-${Date.now()}`) : undefined;
     const figures = await measureOurs(ctx, topic, row.env, profileDir);
     rows.push({ label: row.label, figures });
-    if (profileDir) {
-      const [file] = profilesIn(profileDir).slice(-1);
-      console.log(`\n### CPU profile of "${row.label}" (${set}; the whole process, start-up included): ${file}`);
-      if (file) console.log(summariseProfile(file, 20));
-    }
+    if (profileDir) printProfile(profileDir, `${row.label}, ${set}`);
   }
   return rows;
+}
+
+function printProfile(dir: string, what: string): void {
+  const busiest = busiestProfile(dir);
+  if (!busiest) return console.log(`\n### no CPU profile was written under ${dir}`);
+  console.log(`\n### CPU profile of "${what}": ${busiest.file}`);
+  console.log(`    main thread busy ${int(busiest.busyMs)} ms over the process's life (start-up included; idle left out); top 20 by self time:`);
+  console.log(summariseProfile(busiest.file, 20));
 }
 
 async function latencyRows(ctx: PaceContext, maxRate: number | undefined): Promise<PaceSet['latency']> {

@@ -16,11 +16,12 @@ test('topSelfTime sums each sample\'s time into the function it landed in, over 
       { id: 2, callFrame: frame('encode', `file://${process.cwd()}/consumer/src/x.ts`, 9) },
       { id: 3, callFrame: frame('encode', `file://${process.cwd()}/consumer/src/x.ts`, 9) }, // another call site
       { id: 4, callFrame: frame('') },
+      { id: 5, callFrame: frame('(idle)') }, // left out: the share is of busy time
     ],
     startTime: 0,
     endTime: 100,
-    samples: [2, 3, 4, 2, 1],
-    timeDeltas: [0, 10_000, 20_000, 30_000, 40_000],
+    samples: [2, 3, 4, 2, 1, 5],
+    timeDeltas: [0, 10_000, 20_000, 30_000, 40_000, 0],
   };
   const rows = topSelfTime(profile, 20, process.cwd());
   // Sample i lasts timeDeltas[i + 1]: encode 10+20+40 ms... of which node 2 got 10 and 40, node 3 got 20.
