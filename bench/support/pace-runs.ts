@@ -3,6 +3,7 @@
 // the defaults loadConfig gives) and dropped afterwards: Qdrant's ceiling, our
 // consumer service, qdrant-kafka, the naive consumer.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import type { Kafka } from 'kafkajs';
@@ -80,13 +81,16 @@ export async function measureOurs(ctx: PaceContext, topic: string, env: Record<s
 }
 
 /** qdrant-kafka in its own Connect JVM, reading the JSON topic from its start. */
-export async function measureQdrantKafka(ctx: PaceContext, home: string, topic: string): Promise<IngestFigures & { logTail?: string }> {
+export async function measureQdrantKafka(ctx: PaceContext, home: string, topic: string): Promise<IngestFigures> {
   return withCollection(ctx, 'qdrant_kafka', async (collection) => {
     const sink = await startQdrantKafka({ home, brokers: ctx.brokers, topic, grpcUrl: ctx.grpcUrl, collection });
     try {
       if (ctx.restCores) pin(sink.pid, ctx.restCores);
       // The clock starts at its first visible point, so the JVM's start is not counted; it is slow, hence the long time box.
-      return await measureIngest({ url: ctx.qdrantUrl, collection, total: ctx.points.length, pids: { consumer: sink.pid, ...ctx.stackPids }, timeoutMs: TIME_BOX_MS(ctx), alive: sink.alive });
+      const figures = await measureIngest({ url: ctx.qdrantUrl, collection, total: ctx.points.length, pids: { consumer: sink.pid, ...ctx.stackPids }, timeoutMs: TIME_BOX_MS(ctx), alive: sink.alive });
+      // errors.tolerance=all skips what the sink cannot write: a short count is worth its log.
+      if (!figures.complete) process.stderr.write(`[pace] qdrant-kafka stored ${figures.visible} of ${ctx.points.length}; the end of its log:\n${readFileSync(sink.logFile, 'utf8').slice(-3000)}\n`);
+      return figures;
     } finally {
       await sink.stop();
     }

@@ -42,6 +42,8 @@ export async function measureIngest(opts: { url: string; collection: string; tot
     const n = await count(opts.url, opts.collection, headers).catch(() => 0);
     const t = performance.now();
     const cpu = cpuSnapshot(opts.pids);
+    // All of them at the first sighting: a writer too fast for POLL_MS; no rate can honestly be given.
+    if (!first && n >= opts.total) throw new Error(`all ${n} points of ${opts.collection} became visible within one ${POLL_MS} ms poll: scale up (WITNESS_BENCH_SCALE)`);
     if (!first && n > 0) {
       first = { n, t, cpu };
       deadline = t + opts.timeoutMs;
