@@ -13,6 +13,7 @@ import {
   entryToPoint,
   loadConfig,
   pointToEntry,
+  storedVectors,
 } from '@witnesslog/consumer';
 // Internals, tested here on their own.
 import { Batcher } from '../../src/ingest/batcher.js';
@@ -57,24 +58,27 @@ describe('entryToPoint / pointToEntry', () => {
     }
   });
 
-  test('vectors travel as integers that keep the direction closer than float32 keeps it', () => {
+  test('vectors travel as unit-length float32, which storedVectors gives back and pointToEntry rescales', () => {
     const dim = 768;
     const c = codec(dim);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 50; i++) {
       const random = Array.from({ length: dim }, () => (Math.random() * 2 - 1) * 10 ** (i % 5 - 2));
       const decoded = c.decode(c.encode({ ...testEntry(dim, i), query_embedding: random }));
-      const { query } = entryToPoint(decoded).vector;
-      assert.ok(query.every(Number.isInteger), 'integers');
-      assert.equal(Math.max(...query.map(Math.abs)), 2 ** 30 - 1, 'largest component at full scale');
-      const unit = (v: ArrayLike<number>) => {
-        const n = Math.hypot(...Array.from(v));
-        return Array.from(v, (x) => x / n);
-      };
-      const want = unit(decoded.query_embedding);
-      const gap = Math.hypot(...unit(query).map((x, k) => x - want[k]!));
-      // What storing the unit vector in float32 costs on its own, the floor Qdrant has anyway.
-      const float32Gap = Math.hypot(...want.map((x) => Math.fround(x) - x));
-      assert.ok(gap < float32Gap, `direction moved by ${gap}, float32 rounding alone moves it by ${float32Gap}`);
+      const point = entryToPoint(decoded);
+      const { query } = point.vector;
+      assert.ok(query.every((x) => Math.fround(x) === x), 'every component is a float32');
+      // Qdrant sums the squares in float32; whatever the order, the length must stay within its 1e-6 of 1.
+      let sequential = 0;
+      const lanes = new Float32Array(8);
+      for (let k = 0; k < dim; k++) {
+        sequential = Math.fround(sequential + Math.fround(query[k]! * query[k]!));
+        lanes[k % 8] = Math.fround(lanes[k % 8]! + Math.fround(query[k]! * query[k]!));
+      }
+      const laned = lanes.reduce((a, b) => Math.fround(a + b), 0);
+      for (const squared of [sequential, laned]) assert.ok(Math.abs(squared - 1) < 1e-6, `squared length ${squared}`);
+      assert.deepEqual(storedVectors(point).query, Float32Array.from(query));
+      const back = pointToEntry({ id: point.id, payload: point.payload, vector: { query: Array.from(storedVectors(point).query) } });
+      for (let k = 0; k < dim; k++) assert.ok(Math.abs(back.query_embedding[k]! - decoded.query_embedding[k]!) <= 1e-6 * Math.abs(decoded.query_embedding[k]!) + 1e-12, `query[${k}]`);
     }
   });
 
