@@ -148,8 +148,11 @@ export function storedVectors(point: WitnessPoint): { query: Float32Array; respo
  * float32. Qdrant normalizes cosine vectors on write, except one whose length
  * it finds to be 1 within its tolerance: it keeps that one bit for bit, which is
  * what lets a content hash taken at write time match what is read back later.
- * Rounding to float32 moves the squared length by at most ~1e-7, well inside
- * that tolerance (test/integration checks the bits on both engines). The values
+ * Rounding to float32 moves the squared length by at most ~1e-7; Qdrant sums
+ * it in float32 SIMD lanes, which adds ~2e-7 for 768 dims, inside its 1e-6
+ * (consumer/test/integration/stored-vectors.test.ts checks the bits on both
+ * engines). Known limit: a Qdrant built without SIMD sums one lane, which can
+ * drift ~1.2e-6 and would then re-normalize (the integration test shows it). The values
  * are float32 held as doubles, so JSON carries the exact float32 and the gRPC
  * writer packs them unchanged. A zero vector stays zero (Qdrant keeps it too).
  */

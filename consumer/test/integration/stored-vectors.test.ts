@@ -1,14 +1,15 @@
 // Issue 27 builds content hashes on this: the vectors the consumer writes are
 // the ones Qdrant gives back, bit for bit (storedVectors), on the engine the
 // stack runs (the real server or the embedded one), through the sink the
-// consumer writes with.
+// consumer writes with, on REST and (where the real server runs) gRPC.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { createRetry } from '@witnesslog/core';
 import { createMetrics, entryToPoint, storedVectors, type WitnessPoint } from '@witnesslog/consumer';
 import { createQdrantSink } from '../../src/ingest/qdrant-sink.js';
-import { createQdrantClient } from '../../src/store/qdrant.js';
+import { createQdrantWriter, type WriteProtocol } from '../../src/store/qdrant.js';
+import { loadConfig } from '../../src/config.js';
 import { ensureCollection } from '../../src/store/collection.js';
 import { dropCollection, qdrantUrl, testEntry, testLogger, uniqueName } from '../../../test/support/pipeline.js';
 
@@ -30,13 +31,15 @@ function hardVectors(): number[][] {
 
 const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
 
-describe('stored vectors', () => {
-  const collection = uniqueName('stored_vectors');
-  const client = createQdrantClient({ url: qdrantUrl, timeoutMs: 30_000 });
-  after(() => dropCollection(collection));
+const protocols: WriteProtocol[] = process.env.WITNESSLOG_QDRANT_ENGINE === 'server' ? ['rest', 'grpc'] : ['rest'];
 
-  test('retrieve gives back exactly the bits storedVectors names', async () => {
+describe('stored vectors', () => {
+  for (const protocol of protocols) test(`retrieve gives back exactly the bits storedVectors names (writes over ${protocol})`, async () => {
+    const collection = uniqueName(`stored_vectors_${protocol}`);
+    after(() => dropCollection(collection));
     const logger = testLogger('stored-vectors');
+    const { qdrant } = loadConfig({ WITNESS_QDRANT_URL: qdrantUrl, WITNESS_QDRANT_WRITE_PROTOCOL: protocol });
+    const client = createQdrantWriter(qdrant, logger);
     await ensureCollection(client, { collection, dim: DIM, logger });
     const vectors = hardVectors();
     const points: WitnessPoint[] = vectors.map((v, i) => entryToPoint({ ...testEntry(DIM, i), query_embedding: v, response_embedding: [...v].reverse() }, `d${i}`));

@@ -67,15 +67,13 @@ describe('entryToPoint / pointToEntry', () => {
       const point = entryToPoint(decoded);
       const { query } = point.vector;
       assert.ok(query.every((x) => Math.fround(x) === x), 'every component is a float32');
-      // Qdrant sums the squares in float32; whatever the order, the length must stay within its 1e-6 of 1.
-      let sequential = 0;
-      const lanes = new Float32Array(8);
-      for (let k = 0; k < dim; k++) {
-        sequential = Math.fround(sequential + Math.fround(query[k]! * query[k]!));
-        lanes[k % 8] = Math.fround(lanes[k % 8]! + Math.fround(query[k]! * query[k]!));
+      // Qdrant sums the squares in float32 in SIMD lanes (4 with SSE/NEON, 8 with AVX): the length must stay within its 1e-6 of 1.
+      for (const width of [4, 8]) {
+        const lanes = new Float32Array(width);
+        for (let k = 0; k < dim; k++) lanes[k % width] = Math.fround(lanes[k % width]! + Math.fround(query[k]! * query[k]!));
+        const squared = lanes.reduce((a, b) => Math.fround(a + b), 0);
+        assert.ok(Math.abs(squared - 1) < 1e-6, `squared length ${squared} summed in ${width} lanes`);
       }
-      const laned = lanes.reduce((a, b) => Math.fround(a + b), 0);
-      for (const squared of [sequential, laned]) assert.ok(Math.abs(squared - 1) < 1e-6, `squared length ${squared}`);
       assert.deepEqual(storedVectors(point).query, Float32Array.from(query));
       const back = pointToEntry({ id: point.id, payload: point.payload, vector: { query: Array.from(storedVectors(point).query) } });
       for (let k = 0; k < dim; k++) assert.ok(Math.abs(back.query_embedding[k]! - decoded.query_embedding[k]!) <= 1e-6 * Math.abs(decoded.query_embedding[k]!) + 1e-12, `query[${k}]`);
@@ -101,7 +99,18 @@ describe('loadConfig', () => {
     assert.equal(config.metrics.port, 9464);
     assert.equal(config.metrics.host, '127.0.0.1');
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.batch));
-    assert.equal(Object.keys(CONFIG_DEFAULTS).length, 27);
+    assert.equal(config.qdrant.writeProtocol, 'auto');
+    assert.equal(config.qdrant.grpcUrl, 'http://127.0.0.1:6334');
+    assert.equal(Object.keys(CONFIG_DEFAULTS).length, 29);
+  });
+
+  test('the write protocol and the gRPC URL: one port above REST unless named', () => {
+    assert.equal(loadConfig({ WITNESS_QDRANT_URL: 'http://qdrant:22333' }).qdrant.grpcUrl, 'http://qdrant:22334');
+    assert.equal(loadConfig({ WITNESS_QDRANT_URL: 'https://q.example.com' }).qdrant.grpcUrl, 'https://q.example.com:6334');
+    assert.equal(loadConfig({ WITNESS_QDRANT_GRPC_URL: 'http://g:7000/' }).qdrant.grpcUrl, 'http://g:7000');
+    assert.equal(loadConfig({ WITNESS_QDRANT_WRITE_PROTOCOL: 'GRPC' }).qdrant.writeProtocol, 'grpc');
+    assert.throws(() => loadConfig({ WITNESS_QDRANT_WRITE_PROTOCOL: 'http2' }), /WITNESS_QDRANT_WRITE_PROTOCOL="http2": expected auto, grpc or rest/);
+    assert.throws(() => loadConfig({ WITNESS_QDRANT_GRPC_URL: 'g:7000' }), /WITNESS_QDRANT_GRPC_URL="g:7000"/);
   });
 
   test('names every bad variable, its value and what was expected', () => {
