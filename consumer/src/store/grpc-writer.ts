@@ -18,9 +18,10 @@ export interface GrpcConnection {
 export type Upsert = (collection: string, body: { wait?: boolean; update_mode?: Schemas['UpdateMode']; points: Schemas['PointStruct'][] }) => Promise<unknown>;
 
 export function createGrpcUpsert({ url, apiKey, timeoutMs }: GrpcConnection): Upsert {
+  // timeout: Infinity turns the client's cancel-after timer off; each call sets its deadline.
   // The key as `api-key` metadata rather than the client's apiKey option, which
   // would warn on the host's console for a plain-http URL.
-  const client = new GrpcClient({ url, timeout: timeoutMs, compression: false, checkCompatibility: false, ...(apiKey ? { headers: { 'api-key': apiKey } } : {}) });
+  const client = new GrpcClient({ url, timeout: Infinity, compression: false, checkCompatibility: false, ...(apiKey ? { headers: { 'api-key': apiKey } } : {}) });
   const points = pointsApi(client);
   return async (collection, body) => {
     try {
@@ -29,7 +30,7 @@ export function createGrpcUpsert({ url, apiKey, timeoutMs }: GrpcConnection): Up
         wait: body.wait ?? false,
         updateMode: body.update_mode === 'insert_only' ? UpdateMode.InsertOnly : UpdateMode.Upsert,
         points: body.points.map(toGrpcPoint),
-      });
+      }, { timeoutMs }); // a gRPC deadline (DeadlineExceeded), where the client's own timeout only cancels
     } catch (err) {
       throw grpcFailure(err);
     }
