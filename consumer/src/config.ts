@@ -21,6 +21,7 @@ import {
 } from '@witnesslog/core';
 import { ConfigError } from './errors.js';
 import { parseCollectionOptions, type CollectionOptions } from './store/collection-options.js';
+import type { WriteProtocol } from './store/qdrant.js';
 
 // The SASL types are the core's, shared with the producer's `sasl` option.
 export type { SaslMechanism, SaslOptions };
@@ -51,6 +52,9 @@ export interface ConsumerConfig {
     readonly collection: string;
     /** Per request; a write that takes longer is retried. */
     readonly timeoutMs: number;
+    /** How upserts travel, and where gRPC listens (store/qdrant.ts createQdrantWriter). */
+    readonly writeProtocol: WriteProtocol;
+    readonly grpcUrl: string;
     /** Storage settings applied when the collection is created (collection-options.ts). */
     readonly collectionOptions?: CollectionOptions;
   };
@@ -85,6 +89,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   WITNESS_QDRANT_URL: 'http://127.0.0.1:6333',
   WITNESS_QDRANT_API_KEY: '',
   WITNESS_QDRANT_TIMEOUT_MS: '30000',
+  WITNESS_QDRANT_WRITE_PROTOCOL: 'auto',
+  WITNESS_QDRANT_GRPC_URL: '',
   WITNESS_COLLECTION: 'witness_log',
   WITNESS_EMBEDDING_DIM: '768',
   WITNESS_BATCH_MAX_ENTRIES: '100',
@@ -155,6 +161,10 @@ export function loadConfig(env: ConfigEnv = process.env, onDeprecated?: (d: Depr
   const qdrantUrl = raw('WITNESS_QDRANT_URL');
   if (!isHttpUrl(qdrantUrl)) bad('WITNESS_QDRANT_URL', 'an http:// or https:// URL (e.g. http://qdrant:6333)');
   const apiKey = raw('WITNESS_QDRANT_API_KEY');
+  const writeProtocol = raw('WITNESS_QDRANT_WRITE_PROTOCOL').toLowerCase();
+  if (!['auto', 'grpc', 'rest'].includes(writeProtocol)) bad('WITNESS_QDRANT_WRITE_PROTOCOL', 'auto, grpc or rest');
+  const grpcUrl = raw('WITNESS_QDRANT_GRPC_URL') || defaultGrpcUrl(qdrantUrl);
+  if (raw('WITNESS_QDRANT_GRPC_URL') && !isHttpUrl(grpcUrl)) bad('WITNESS_QDRANT_GRPC_URL', 'an http:// or https:// URL (e.g. http://qdrant:6334)');
   const collection = raw('WITNESS_COLLECTION');
   if (!/^[a-zA-Z0-9_.-]{1,255}$/.test(collection)) bad('WITNESS_COLLECTION', 'a collection name (letters, digits, "_", ".", "-"; at most 255)');
 
@@ -182,6 +192,8 @@ export function loadConfig(env: ConfigEnv = process.env, onDeprecated?: (d: Depr
       ...(apiKey !== '' ? { apiKey } : {}),
       collection,
       timeoutMs: int('WITNESS_QDRANT_TIMEOUT_MS', 100, 600_000),
+      writeProtocol: writeProtocol as WriteProtocol,
+      grpcUrl: grpcUrl.replace(/\/+$/, ''),
       collectionOptions: collectionOptions.options,
     },
     embeddingDim: int('WITNESS_EMBEDDING_DIM', 1, 65_536),
@@ -194,6 +206,15 @@ export function loadConfig(env: ConfigEnv = process.env, onDeprecated?: (d: Depr
   if (problems.length > 0) throw new ConfigError(problems);
   if (onDeprecated) for (const d of reader.deprecations) onDeprecated(d);
   return deepFreeze(config);
+}
+
+// Qdrant listens for gRPC one port above REST (6333 -> 6334; the local stack keeps that pair too).
+function defaultGrpcUrl(restUrl: string): string {
+  if (!isHttpUrl(restUrl)) return restUrl;
+  const url = new URL(restUrl);
+  url.port = url.port ? String(Number(url.port) + 1) : '6334';
+  url.pathname = '';
+  return url.toString();
 }
 
 /** The Kafka connection through core's parser, with the consumer's defaults; a bad variable becomes a problem. */

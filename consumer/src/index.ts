@@ -4,7 +4,7 @@
 export { createWitnessConsumer } from './ingest/consumer.js';
 export { loadConfig, redactConfig, CONFIG_DEFAULTS } from './config.js';
 export { createMetrics, METRICS, METRIC_NAMES } from './ingest/metrics.js';
-export { entryToPoint, pointToEntry, pointToRecord, QUERY_VECTOR, RESPONSE_VECTOR } from './store/point.js';
+export { entryToPoint, pointToEntry, pointToRecord, storedVectors, QUERY_VECTOR, RESPONSE_VECTOR } from './store/point.js';
 export { replayTopic } from './ops/replay.js';
 export { ensureCollection, vectorsConfig, PAYLOAD_INDEXES } from './store/collection.js';
 export { DLQ_HEADERS } from './ingest/dead-letter.js';

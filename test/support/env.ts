@@ -42,5 +42,7 @@ export function consumerEnv(
     WITNESS_DLQ_TOPIC: names.dlqTopic,
     WITNESS_GROUP_ID: names.groupId,
     WITNESS_COLLECTION: names.collection,
+    // WITNESS_QDRANT_WRITE_PROTOCOL=rest (or grpc) runs the consumer tests on that write path.
+    ...(process.env.WITNESS_QDRANT_WRITE_PROTOCOL ? { WITNESS_QDRANT_WRITE_PROTOCOL: process.env.WITNESS_QDRANT_WRITE_PROTOCOL } : {}),
   };
 }

@@ -43,7 +43,7 @@ import { createCommitLedger } from './ledger.js';
 import { createMetrics } from './metrics.js';
 import { createQdrantSink } from './qdrant-sink.js';
 import { createStages } from './stages.js';
-import { createQdrantClient } from '../store/qdrant.js';
+import { createQdrantClient, createQdrantWriter } from '../store/qdrant.js';
 import { within } from './within.js';
 import type { CloseResult, ConsumerEvents, WitnessConsumer, WitnessConsumerOptions } from './types.js';
 
@@ -70,7 +70,7 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
   const startAbort = new AbortController();
 
   const qdrant = options.qdrant ?? {
-    writer: createQdrantClient(config.qdrant),
+    writer: createQdrantWriter(config.qdrant, log),
     probe: createQdrantClient({ ...config.qdrant, timeoutMs: PROBE_TIMEOUT_MS }),
   };
   const sink = createQdrantSink({ client: qdrant.writer, collection: config.qdrant.collection, dim: config.embeddingDim, collectionOptions: config.qdrant.collectionOptions, retry, metrics, logger });

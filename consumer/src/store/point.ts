@@ -19,8 +19,8 @@
 // - latency_slowest: the latency component that took longest (slowestComponent),
 //   computed once here and indexed, so "how often was each part the slowest" is
 //   one facet instead of a read of every entry's latency.
-// Vectors travel as integers (see toDirection): the same direction, half the
-// bytes, and twice as fast to write as JSON floats.
+// Vectors travel as unit-length float32 (see toUnit), which Qdrant keeps bit for
+// bit, so storedVectors says exactly what retrieve and scroll give back (issue 27).
 import { createHash } from 'node:crypto';
 import { isSuccess, slowestComponent, type DecodedWitnessEntry, type LatencyComponent, type WitnessEntry } from '@witnesslog/schemas';
 
@@ -64,9 +64,9 @@ export interface StoredPoint {
 }
 
 export function entryToPoint(entry: WitnessEntry, digest?: string): WitnessPoint {
-  const query = toDirection(entry.query_embedding);
+  const query = toUnit(entry.query_embedding);
   const hasResponse = entry.response_embedding.length > 0;
-  const response = hasResponse ? toDirection(entry.response_embedding) : undefined;
+  const response = hasResponse ? toUnit(entry.response_embedding) : undefined;
   // Every field but the embeddings, by rest-spread: a field added to the schema
   // reaches the payload (and comes back in pointToRecord) without a list to edit.
   const { query_embedding: _query, response_embedding: _response, ...fields } = entry;
@@ -133,25 +133,34 @@ export function pointToRecord(point: StoredPoint): WitnessRecord {
   return record;
 }
 
-const DIRECTION_SCALE = 2 ** 30 - 1; // the largest small integer V8 keeps unboxed
+/**
+ * The vectors Qdrant stores for this point and returns from retrieve/scroll,
+ * bit for bit: entryToPoint writes unit-length float32 values (see toUnit), and
+ * Qdrant keeps a cosine vector whose length is already 1 as it is.
+ */
+export function storedVectors(point: WitnessPoint): { query: Float32Array; response?: Float32Array } {
+  const query = Float32Array.from(point.vector.query);
+  return point.vector.response ? { query, response: Float32Array.from(point.vector.response) } : { query };
+}
 
 /**
- * The embedding's direction as integers: scaled so its largest component is
- * 2^30 - 1, then rounded. Cosine is blind to scale and Qdrant normalizes cosine
- * vectors on write, so it stores the same vector as from the floats, within
- * 5e-10 of the largest component (float32 itself keeps 6e-8 of each). Writing
- * a float as JSON costs V8 its shortest-decimal search, about 17 digits for a
- * float32 widened to a double; an integer is 10 digits and no search. That
- * halves the upsert body and the CPU the consumer spends on it, which was most
- * of its CPU per entry (bench/consumer.bench.ts). A plain array, also because
- * JSON.stringify writes a Float32Array as an object of indices.
+ * The embedding scaled to length 1 in float64, each component then rounded to
+ * float32. Qdrant normalizes cosine vectors on write, except one whose length
+ * it finds to be 1 within its tolerance: it keeps that one bit for bit, which is
+ * what lets a content hash taken at write time match what is read back later.
+ * Rounding to float32 moves the squared length by at most ~1e-7; Qdrant sums
+ * it in float32 SIMD lanes, which adds ~2e-7 for 768 dims, inside its 1e-6
+ * (consumer/test/integration/stored-vectors.test.ts checks the bits on both
+ * engines). Known limit: a Qdrant built without SIMD sums one lane, which can
+ * drift ~1.2e-6 and would then re-normalize (the integration test shows it). The values
+ * are float32 held as doubles, so JSON carries the exact float32 and the gRPC
+ * writer packs them unchanged. A zero vector stays zero (Qdrant keeps it too).
  */
-function toDirection(values: ArrayLike<number>): number[] {
-  let max = 0;
-  for (let i = 0; i < values.length; i++) max = Math.max(max, Math.abs(values[i]!));
-  const scale = max === 0 ? 0 : DIRECTION_SCALE / max;
+function toUnit(values: ArrayLike<number>): number[] {
+  const length = norm(values);
+  const scale = length === 0 ? 0 : 1 / length;
   const out = new Array<number>(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]! * scale);
+  for (let i = 0; i < values.length; i++) out[i] = Math.fround(values[i]! * scale);
   return out;
 }
 

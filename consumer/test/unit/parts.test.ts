@@ -13,6 +13,7 @@ import {
   entryToPoint,
   loadConfig,
   pointToEntry,
+  storedVectors,
 } from '@witnesslog/consumer';
 // Internals, tested here on their own.
 import { Batcher } from '../../src/ingest/batcher.js';
@@ -57,24 +58,25 @@ describe('entryToPoint / pointToEntry', () => {
     }
   });
 
-  test('vectors travel as integers that keep the direction closer than float32 keeps it', () => {
+  test('vectors travel as unit-length float32, which storedVectors gives back and pointToEntry rescales', () => {
     const dim = 768;
     const c = codec(dim);
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 50; i++) {
       const random = Array.from({ length: dim }, () => (Math.random() * 2 - 1) * 10 ** (i % 5 - 2));
       const decoded = c.decode(c.encode({ ...testEntry(dim, i), query_embedding: random }));
-      const { query } = entryToPoint(decoded).vector;
-      assert.ok(query.every(Number.isInteger), 'integers');
-      assert.equal(Math.max(...query.map(Math.abs)), 2 ** 30 - 1, 'largest component at full scale');
-      const unit = (v: ArrayLike<number>) => {
-        const n = Math.hypot(...Array.from(v));
-        return Array.from(v, (x) => x / n);
-      };
-      const want = unit(decoded.query_embedding);
-      const gap = Math.hypot(...unit(query).map((x, k) => x - want[k]!));
-      // What storing the unit vector in float32 costs on its own, the floor Qdrant has anyway.
-      const float32Gap = Math.hypot(...want.map((x) => Math.fround(x) - x));
-      assert.ok(gap < float32Gap, `direction moved by ${gap}, float32 rounding alone moves it by ${float32Gap}`);
+      const point = entryToPoint(decoded);
+      const { query } = point.vector;
+      assert.ok(query.every((x) => Math.fround(x) === x), 'every component is a float32');
+      // Qdrant sums the squares in float32 in SIMD lanes (4 with SSE/NEON, 8 with AVX): the length must stay within its 1e-6 of 1.
+      for (const width of [4, 8]) {
+        const lanes = new Float32Array(width);
+        for (let k = 0; k < dim; k++) lanes[k % width] = Math.fround(lanes[k % width]! + Math.fround(query[k]! * query[k]!));
+        const squared = lanes.reduce((a, b) => Math.fround(a + b), 0);
+        assert.ok(Math.abs(squared - 1) < 1e-6, `squared length ${squared} summed in ${width} lanes`);
+      }
+      assert.deepEqual(storedVectors(point).query, Float32Array.from(query));
+      const back = pointToEntry({ id: point.id, payload: point.payload, vector: { query: Array.from(storedVectors(point).query) } });
+      for (let k = 0; k < dim; k++) assert.ok(Math.abs(back.query_embedding[k]! - decoded.query_embedding[k]!) <= 1e-6 * Math.abs(decoded.query_embedding[k]!) + 1e-12, `query[${k}]`);
     }
   });
 
@@ -97,7 +99,18 @@ describe('loadConfig', () => {
     assert.equal(config.metrics.port, 9464);
     assert.equal(config.metrics.host, '127.0.0.1');
     assert.ok(Object.isFrozen(config) && Object.isFrozen(config.batch));
-    assert.equal(Object.keys(CONFIG_DEFAULTS).length, 27);
+    assert.equal(config.qdrant.writeProtocol, 'auto');
+    assert.equal(config.qdrant.grpcUrl, 'http://127.0.0.1:6334');
+    assert.equal(Object.keys(CONFIG_DEFAULTS).length, 29);
+  });
+
+  test('the write protocol and the gRPC URL: one port above REST unless named', () => {
+    assert.equal(loadConfig({ WITNESS_QDRANT_URL: 'http://qdrant:22333' }).qdrant.grpcUrl, 'http://qdrant:22334');
+    assert.equal(loadConfig({ WITNESS_QDRANT_URL: 'https://q.example.com' }).qdrant.grpcUrl, 'https://q.example.com:6334');
+    assert.equal(loadConfig({ WITNESS_QDRANT_GRPC_URL: 'http://g:7000/' }).qdrant.grpcUrl, 'http://g:7000');
+    assert.equal(loadConfig({ WITNESS_QDRANT_WRITE_PROTOCOL: 'GRPC' }).qdrant.writeProtocol, 'grpc');
+    assert.throws(() => loadConfig({ WITNESS_QDRANT_WRITE_PROTOCOL: 'http2' }), /WITNESS_QDRANT_WRITE_PROTOCOL="http2": expected auto, grpc or rest/);
+    assert.throws(() => loadConfig({ WITNESS_QDRANT_GRPC_URL: 'g:7000' }), /WITNESS_QDRANT_GRPC_URL="g:7000"/);
   });
 
   test('names every bad variable, its value and what was expected', () => {
