@@ -268,9 +268,13 @@ export class Sender {
       this.log.warn({ inFlight: this.inFlight }, 'witness producer closed without its final checkpoint: a request is still unanswered');
       return;
     }
+    // Only over a connection the loop holds: connecting now would wait out a backoff on an unref'd timer.
+    const client = this.clientReady ? this.client : undefined;
+    if (client === undefined) {
+      this.log.warn({}, 'witness producer closed without its final checkpoint: not connected to Kafka');
+      return;
+    }
     try {
-      const client = this.client !== undefined && this.clientReady ? this.client : await this.connect();
-      if (client === undefined) throw new Error('Kafka unreachable');
       await this.exclusive(client, [message]);
     } catch (err) {
       this.log.warn({ err: errorSummary(err) }, 'witness producer could not send its final checkpoint');

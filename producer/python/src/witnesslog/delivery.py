@@ -52,6 +52,10 @@ class _Delivery:
         """Hand the next checkpoint to librdkafka, outside our entry queue (sent even when it
         is full), keyed by the producer id; the final one (close()) is waited for, bounded.
         One that cannot be sent is superseded by the next: it is cumulative."""
+        if final and not self._connected:
+            # As in the TypeScript SDK: close() does not wait on a broker it cannot reach.
+            self._log.warning("closed without the final checkpoint: not connected to Kafka")
+            return
         try:
             with self._accept_lock, self._cond:
                 refused = {k: self._dropped[k] for k in ("invalid", "sampled_out", "redact_failed")}
