@@ -110,6 +110,7 @@ test('close() delivers everything pending, is safe twice, and refuses entries af
 
   const consumed = await consumeAll(brokers, topic, 150);
   assert.equal(consumed.length, 150);
-  assert.equal(await messageCount(brokers, topic), 150);
+  // The 150 entries and close()'s final checkpoint (issue 26), which is not an entry.
+  assert.equal(await messageCount(brokers, topic), 151);
   assert.deepEqual(unhandled.errors, []);
 });

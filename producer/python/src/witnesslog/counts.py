@@ -31,8 +31,8 @@ class _Counts:
                 "sample_rate": self.options.sample_rate,
                 # librdkafka computes CRCs natively: there is no process-wide switch to report.
                 "fast_crc32c": False,
-                # Schema v2's producer identity; accepted entries are numbered 0..last_seq (producer.seq).
-                "producer": {**self._identity, "last_seq": None if total == 0 else total - 1},
+                # Schema v2's producer identity; seqs 0..last_seq were assigned (issue 26: accepted, or dropped and in the checkpoints).
+                "producer": {**self._identity, "last_seq": None if self._assigned == 0 else self._assigned - 1},
             }
 
     def _metric_view(self) -> dict[str, Any]:
@@ -47,8 +47,8 @@ class _Counts:
             self._dropped[reason] += 1
 
     def _queue_full(self) -> None:
+        self._numbered_drop("queue_full")
         with self._cond:
-            self._dropped["queue_full"] += 1
             self._dropped_full += 1
             first = self._dropped_full == 1
         if first and self._warn_full():

@@ -26,6 +26,9 @@ class _Delivery:
                 self._connected = True
             else:
                 self._dropped["send_failed"] += 1
+                seq = self._seq_of(msg)
+                if seq is not None:
+                    self._undelivered.add(seq, seq, "send_failed")
             if self._pending == 0:
                 self._cond.notify_all()
         if err is None:
@@ -38,6 +41,37 @@ class _Delivery:
             if self._warn_send():
                 self._log.error("the broker refused a witness entry (send_failed): %s", err)
 
+    def _seq_of(self, msg: Any) -> Optional[int]:
+        """The producer.seq of a failed entry (read only on failure: the value is copied)."""
+        try:
+            return int(self._codec.decode(msg.value(), validate=False)["producer"]["seq"])
+        except Exception:  # noqa: BLE001 - counted as send_failed all the same
+            return None
+
+    def _send_checkpoint(self, final: bool) -> None:
+        """Hand the next checkpoint to librdkafka, outside our entry queue (sent even when it
+        is full), keyed by the producer id; the final one (close()) is waited for, bounded.
+        One that cannot be sent is superseded by the next: it is cumulative."""
+        if final and not self._connected:
+            # As in the TypeScript SDK: close() does not wait on a broker it cannot reach.
+            self._log.warning("closed without the final checkpoint: not connected to Kafka")
+            return
+        try:
+            with self._accept_lock, self._cond:
+                refused = {k: self._dropped[k] for k in ("invalid", "sampled_out", "redact_failed")}
+                value = self._checkpoints.build(assigned=self._assigned, ranges=self._undelivered, refused=refused, final=final, now_ms=int(time.time() * 1000))
+            if value is None:
+                return
+            self._kafka.produce(self.options.topic, value, self._identity["id"].encode("ascii"), on_delivery=self._on_checkpoint)
+            if final:
+                self._kafka.flush(min(5.0, self.options.request_timeout_ms / 1000))
+        except Exception as err:  # noqa: BLE001 - a checkpoint never hurts the host
+            self._log.warning("could not send a checkpoint: %r", err)
+
+    def _on_checkpoint(self, err: Optional[KafkaError], _msg: Any) -> None:
+        if err is not None and self._warn_send():
+            self._log.warning("a checkpoint was not delivered (%s); the next one supersedes it", err)
+
     def _on_error(self, err: KafkaError) -> None:
         if err.code() in _DISCONNECTED:
             with self._cond:
@@ -48,9 +82,14 @@ class _Delivery:
     def _serve(self) -> None:
         """The delivery thread: serves librdkafka's callbacks until close()."""
         next_probe = 0.0
+        interval_s = self.options.checkpoint_interval_ms / 1000
+        next_checkpoint = time.monotonic() + interval_s
         while not self._stop.is_set():
             try:
                 self._kafka.poll(_POLL_S)
+                if time.monotonic() >= next_checkpoint:
+                    next_checkpoint = time.monotonic() + interval_s
+                    self._send_checkpoint(final=False)
                 if self._batch:
                     # Acknowledgements of one partition served by one poll: librdkafka does not
                     # expose its produce requests, this is the closest observable batch.

@@ -4,13 +4,12 @@ validated (a `producer` of the caller's refused), given the SDK's producer ident
 encoded, counted as accepted (or dropped under one reason). A mixin of WitnessProducer:
 it reads the producer's options, codec, identity, counters and `_kafka`.
 
-producer.seq is the count of entries accepted before this one (`_recorded`): the identity
-is set, the entry encoded and handed to librdkafka under `_accept_lock`, so the entries
-accepted (counted in stats()["total"]) are numbered 0, 1, 2... in the order they were
-accepted, whichever thread and call (record, record_batch, record_critical) brought them.
-An entry refused before acceptance (invalid, too large once encoded, sampled_out,
-redact_failed, queue_full, closed) takes no seq; one accepted and then lost (send_failed,
-also at close) keeps it: the gap a consumer sees."""
+producer.seq is the next seq (`_assigned`, issue 26): every entry that passes sampling,
+redaction and validation takes it before it is queued, under `_accept_lock`, whichever
+thread and call brought it. One then dropped (queue_full, closed) or never delivered
+(send_failed) holds its seq, and the checkpoints report it (checkpoint.py); an entry
+refused before numbering (invalid, too large once encoded, sampled_out, redact_failed)
+takes none and is only counted."""
 from __future__ import annotations
 
 import random
@@ -74,7 +73,7 @@ class _Enqueue:
     def _encode(self, record: dict[str, Any], raise_invalid: bool = False) -> Optional[tuple[bytes, bytes, int]]:
         """(key, value, size) of the record with this instance's identity, numbered as the
         next accepted entry; None (counted as invalid) when it cannot be sent. Under _accept_lock."""
-        record["producer"] = {**self._identity, "seq": self._recorded}
+        record["producer"] = {**self._identity, "seq": self._assigned}
         try:
             value = self._codec.write(record)
             key = record["session_id"].encode("utf-8")
@@ -109,17 +108,20 @@ class _Enqueue:
                 else:
                     self._kafka.produce(self.options.topic, value, key, on_delivery=on_delivery)
             except BufferError:
-                # librdkafka's own cap (the backstop of ours): never accepted.
+                # librdkafka's own cap (the backstop of ours): never accepted, its seq reported.
+                self._take_seq("queue_full")
                 self._dropped["queue_full"] += 1
                 return QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
             except KafkaException as err:
                 # Accepted and refused at once (e.g. message too large): counted as send_failed.
+                self._take_seq("send_failed")
                 self._recorded += 1
                 self._success += ok
                 self._error += not ok
                 by_model[outcome] += 1
                 self._dropped["send_failed"] += 1
                 return SendFailedError(err.args[0].name() if err.args else str(err), self.options.topic)
+            self._take_seq(None)
             self._recorded += 1
             self._success += ok
             self._error += not ok
@@ -131,9 +133,24 @@ class _Enqueue:
                 self._dropped_full = 0
         return None
 
+    def _take_seq(self, undelivered: Optional[str]) -> int:
+        """The next seq, taken (under _cond); `undelivered` names why it will never be delivered."""
+        seq = self._assigned
+        self._assigned += 1
+        if undelivered is not None:
+            self._undelivered.add(seq, seq, undelivered)
+        return seq
+
+    def _numbered_drop(self, reason: str) -> None:
+        """An entry dropped at the queue (queue_full, closed): checked before reading, so it
+        takes a seq whatever it holds, reported in the checkpoints."""
+        with self._accept_lock, self._cond:
+            self._take_seq(reason)
+            self._dropped[reason] += 1
+
     def _start_critical(self, entry: Any, settle: Any) -> None:
         if not self._accepting:
-            self._count_drop("closed")
+            self._numbered_drop("closed")
             raise ProducerClosedError()
         entry = self._snapshot(entry, sampled=False, raise_refused=True)
         record = self._prepare(entry, raise_invalid=True)
@@ -145,7 +162,9 @@ class _Enqueue:
         with self._accept_lock:
             key, value, size = self._encode(record, raise_invalid=True)  # type: ignore[arg-type, misc]
             if self._pending_bytes + size > self.options.max_queue_bytes:
-                self._count_drop("queue_full")
+                with self._cond:  # _accept_lock is held already
+                    self._take_seq("queue_full")
+                    self._dropped["queue_full"] += 1
                 raise QueueFullError(self._pending_bytes, self.options.max_queue_bytes)
             refused = self._produce(entry, key, value, size, on_delivery)
         if refused is not None:

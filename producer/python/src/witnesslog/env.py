@@ -11,7 +11,7 @@ from .errors import InvalidOptionError
 from .identity import resolve_service
 from .kafka_connection import KAFKA_CONNECTION_VARS, SDK_LEGACY_KAFKA_NAMES, Deprecation, EnvReader, kafka_connection_from_env
 
-WITNESS_ENV_VARS = (*KAFKA_CONNECTION_VARS, "WITNESS_TOPIC", "WITNESS_SAMPLE_RATE", "WITNESS_SERVICE")
+WITNESS_ENV_VARS = (*KAFKA_CONNECTION_VARS, "WITNESS_TOPIC", "WITNESS_SAMPLE_RATE", "WITNESS_SERVICE", "WITNESS_CHECKPOINT_INTERVAL_MS")
 
 
 def read_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Deprecation]]:
@@ -46,6 +46,10 @@ def read_env(env: Mapping[str, str]) -> tuple[dict[str, Any], list[Deprecation]]
         if not 0 <= n <= 1:
             raise InvalidOptionError(rate[0], rate[1], "a number from 0 to 1")
         options["sample_rate"] = n
+    if (interval := reader.get("WITNESS_CHECKPOINT_INTERVAL_MS")) is not None:
+        if not interval[1].strip().isdigit() or int(interval[1]) < 10:
+            raise InvalidOptionError(interval[0], interval[1], "an integer number of milliseconds, at least 10")
+        options["checkpoint_interval_ms"] = int(interval[1])
     return options, reader.deprecations
 
 

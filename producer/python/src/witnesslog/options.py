@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "retry_initial_ms": 100,
     "retry_max_ms": 5_000,
     "sample_rate": 1.0,
+    "checkpoint_interval_ms": 10_000,
 }
 # librdkafka brings all of Kafka's codecs; the TypeScript SDK only has none and gzip.
 COMPRESSIONS = ("none", "gzip", "snappy", "lz4", "zstd")
@@ -64,6 +65,8 @@ class ResolvedOptions:
     logger: Any
     sample_rate: float = 1.0
     redact: Any = None
+    #: ms between checkpoints (issue 26, checkpoint.py); WITNESS_CHECKPOINT_INTERVAL_MS.
+    checkpoint_interval_ms: int = 10_000
     #: producer.service of every entry (schema v2; OpenTelemetry's service.name).
     service: str = "python"
 
@@ -167,6 +170,7 @@ def resolve_options(given: dict[str, Any]) -> ResolvedOptions:
         logger=_logger(options.get("logger")),
         sample_rate=_sample_rate(_get(options, "sample_rate")),
         redact=_redact(options.get("redact")),
+        checkpoint_interval_ms=_integer(options, "checkpoint_interval_ms", 10, 3_600_000),
         service=resolve_service(options.get("service")),
     )
     if resolved.retry_max_ms < resolved.retry_initial_ms:

@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from confluent_kafka import Producer
 
+from .checkpoint import Checkpoints, UndeliveredRanges
 from .codec import WitnessCodec
 from .counts import _Counts
 from .delivery import _Delivery
@@ -49,6 +50,10 @@ class WitnessProducer(_Counts, _Enqueue, _Delivery):
         self._active_trace = ActiveTrace()  # imports nothing until an entry without a trace is recorded
         self._cond = threading.Condition(threading.Lock())
         self._recorded = self._success = self._error = self._delivered = 0
+        # Seqs assigned, and those never to be delivered, for the checkpoints (checkpoint.py).
+        self._assigned = 0
+        self._undelivered = UndeliveredRanges()
+        self._checkpoints = Checkpoints(self._identity)
         self._dropped = dict.fromkeys(DROP_REASONS, 0)
         # success and error per model_used: the fleet's own error rate per model (issue 15).
         self._witnessed = {m: {"success": 0, "error": 0} for m in MODELS}
@@ -84,7 +89,7 @@ class WitnessProducer(_Counts, _Enqueue, _Delivery):
         the entry was dropped (invalid, queue_full, closed), and counted."""
         try:
             if not self._accepting:
-                self._count_drop("closed")
+                self._numbered_drop("closed")
                 return False
             # Checked before encoding: during an outage a refused entry should cost nothing.
             if self._pending >= self.options.max_queue_depth:
@@ -195,6 +200,7 @@ class WitnessProducer(_Counts, _Enqueue, _Delivery):
                     self._cond.wait_for(lambda: self._pending == 0, 2.0)
             except Exception as err:  # noqa: BLE001
                 self._log.error("close: purge failed: %r", err)
+            self._send_checkpoint(final=True)
             self._stop.set()
             self._thread.join()
             try:
