@@ -3,7 +3,9 @@
 // updates keep the invariants exact at every instant:
 //   recorded  = delivered + dropped.send_failed + pending
 //   attempted = recorded + every drop reason but send_failed (refused before acceptance)
+//   assigned  = recorded + queue_full + closed (seqs taken: issue 26 numbers those drops too)
 import { modelSizes } from '@witnesslog/schemas';
+import { UndeliveredRanges } from './checkpoint.js';
 import type { DropReason } from './metrics.js';
 
 /** The `model` label values: the four sizes, and `other` as a guard (validation lets nothing else through). */
@@ -13,6 +15,10 @@ const witnessedModels: readonly WitnessedModel[] = [...modelSizes, 'other'];
 export class Counts {
   /** Accepted entries. */
   recorded = 0;
+  /** Seqs assigned (the next entry's producer.seq): accepted entries plus those dropped as queue_full or closed. */
+  assigned = 0;
+  /** The assigned seqs that will never be delivered, for the checkpoints. */
+  readonly undelivered = new UndeliveredRanges();
   /** Accepted entries witnessing a request without error. */
   success = 0;
   /** Accepted entries witnessing a request with an error. */
@@ -58,8 +64,8 @@ export interface WitnessProducerStats {
   fast_crc32c: boolean;
   /**
    * This instance's identity, as written into each entry's `producer` (schema v2), and
-   * the seq of the last accepted entry (null before the first): entries are numbered
-   * 0..last_seq without gaps, so a consumer missing a seq knows an entry was lost.
+   * the last seq assigned (null before the first): seqs 0..last_seq were each delivered,
+   * are pending, or are in the instance's checkpoints as undelivered (issue 26).
    */
   producer: { id: string; service: string; host: string; last_seq: number | null };
 }

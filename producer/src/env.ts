@@ -12,7 +12,7 @@ import type { WitnessProducerOptions } from './options.js';
 export type WitnessEnv = Readonly<Record<string, string | undefined>>;
 
 /** The variables read, for the README and the error messages (old names: sdkLegacyKafkaNames). */
-export const witnessEnvVars = Object.freeze([...kafkaConnectionVars, 'WITNESS_TOPIC', 'WITNESS_SAMPLE_RATE', 'WITNESS_SERVICE'] as const);
+export const witnessEnvVars = Object.freeze([...kafkaConnectionVars, 'WITNESS_TOPIC', 'WITNESS_SAMPLE_RATE', 'WITNESS_SERVICE', 'WITNESS_CHECKPOINT_INTERVAL_MS'] as const);
 
 /** The options the variables set, and the old variable names that were read (each to warn about once). */
 export function readEnv(env: WitnessEnv): { options: WitnessProducerOptions; deprecations: readonly Deprecation[] } {
@@ -40,6 +40,12 @@ export function readEnv(env: WitnessEnv): { options: WitnessProducerOptions; dep
     const n = Number(rate.value);
     if (!(n >= 0 && n <= 1)) throw new InvalidOptionError(rate.name, rate.value, 'a number from 0 to 1');
     options.sampleRate = n;
+  }
+  const interval = reader.get('WITNESS_CHECKPOINT_INTERVAL_MS');
+  if (interval !== undefined) {
+    const n = Number(interval.value);
+    if (!Number.isSafeInteger(n) || n < 10) throw new InvalidOptionError(interval.name, interval.value, 'an integer number of milliseconds, at least 10');
+    options.checkpointIntervalMs = n;
   }
   return { options, deprecations: reader.deprecations };
 }

@@ -126,6 +126,7 @@ export class HeldEntries {
       this.headBytes -= batch.bytes;
     }
     this.counts.dropped.send_failed += batch.messages.length;
+    this.undelivered(batch.messages);
     const error = new SendFailedError(reason, this.options.topic, cause);
     this.log.error(
       { reason, entries: batch.messages.length, topic: this.options.topic, err: errorSummary(cause) },
@@ -150,10 +151,17 @@ export class HeldEntries {
     const rest = this.queue.drain();
     lost += rest.length;
     this.counts.dropped.send_failed += lost;
+    for (const batch of batches) this.undelivered(batch.messages);
+    this.undelivered(rest);
     for (const batch of batches) this.settleMessages(batch.messages, error);
     this.settleMessages(rest, error);
     this.checkFlushWaiters();
     return lost;
+  }
+
+  /** Their seqs go into the checkpoints as send_failed. */
+  private undelivered(messages: readonly QueuedMessage[]): void {
+    for (const m of messages) if (m.seq >= 0) this.counts.undelivered.add(m.seq, m.seq, 'send_failed');
   }
 
   private settled(): number {

@@ -1,8 +1,9 @@
 // Who writes an entry (schema v2's `producer`): an id new for each SDK instance, the
 // service (option `service`, WITNESS_SERVICE, or the process's name) and the host.
-// `seq` numbers the accepted entries: it is the count of entries accepted before
-// this one (Counts.recorded), so it runs from 0 without gaps in acceptance order,
-// and an entry refused before acceptance takes none.
+// `seq` is taken by every entry that passes sampling, redaction and validation
+// (Counts.assigned), before it is queued: one then dropped (queue_full, closed) or
+// never delivered (send_failed) holds its seq, and the checkpoints say so
+// (checkpoint.ts); an entry refused before numbering takes none.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
@@ -32,7 +33,7 @@ export function instanceIdentity(service: string): InstanceIdentity {
   return Object.freeze({ id: randomUUID(), service, host });
 }
 
-/** The identity of the entry that would be accepted now, with `seq` entries accepted before it. */
+/** The identity of the entry that takes `seq`. */
 export function identityAt(instance: InstanceIdentity, seq: number): ProducerIdentity {
   return { id: instance.id, seq, service: instance.service, host: instance.host };
 }

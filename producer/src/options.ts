@@ -1,6 +1,5 @@
 // The producer's options: their defaults, and the one validation pass at creation.
-// createWitnessProducer is the only place the SDK throws; a bad value is a deployment
-// bug, and failing at boot with the option's name beats dropping entries at 3 a.m.
+// createWitnessProducer is the only place the SDK throws: a bad value is a deployment bug, and failing at boot with its name beats dropping entries at 3 a.m.
 import type { ConnectionOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { type WitnessEntry, type WitnessEntryInput } from '@witnesslog/schemas';
@@ -9,7 +8,6 @@ import { InvalidOptionError } from './errors.js';
 import { readEnv, type WitnessEnv } from './env.js';
 import { createLog } from './log.js';
 import { resolveService } from './identity.js';
-
 /** pino-compatible; the SDK logs through it only, and is silent without one. */
 export interface ProducerLogger {
   debug(obj: object, msg?: string): void;
@@ -47,6 +45,7 @@ export interface WitnessProducerOptions {
   maxQueueBytes?: number;
   /** How long the send loop waits for more entries before sending a batch; default 5 ms. */
   lingerMs?: number;
+  checkpointIntervalMs?: number; // ms between checkpoints (issue 26, checkpoint.ts); default 10 s, or WITNESS_CHECKPOINT_INTERVAL_MS
   /** Entries per produce request; default 500. */
   maxBatchEntries?: number;
   /**
@@ -110,6 +109,7 @@ export interface ResolvedOptions {
   readonly maxQueueDepth: number;
   readonly maxQueueBytes: number;
   readonly lingerMs: number;
+  readonly checkpointIntervalMs: number;
   readonly maxBatchEntries: number;
   readonly maxBatchBytes: number;
   readonly compression: ProducerCompression;
@@ -137,6 +137,7 @@ export const producerDefaults = Object.freeze({
   maxQueueDepth: 10_000,
   maxQueueBytes: 64 * 1024 * 1024,
   lingerMs: 5,
+  checkpointIntervalMs: 10_000,
   maxBatchEntries: 500,
   maxBatchBytes: 960 * 1024,
   compression: COMPRESSION_DEFAULT,
@@ -217,6 +218,7 @@ export function resolveOptions(given: WitnessProducerOptions): ResolvedOptions {
     maxQueueDepth: integer(options, 'maxQueueDepth', 1, 10_000_000),
     maxQueueBytes: integer(options, 'maxQueueBytes', maxBatchBytes, Number.MAX_SAFE_INTEGER, 'at least maxBatchBytes'),
     lingerMs: integer(options, 'lingerMs', 0, 60_000),
+    checkpointIntervalMs: integer(options, 'checkpointIntervalMs', 10, 3_600_000),
     maxBatchEntries: integer(options, 'maxBatchEntries', 1, 100_000),
     maxBatchBytes,
     compression: compression(options.compression),

@@ -84,9 +84,9 @@ export class EntryPreparer {
     try {
       if (this.v2 && typeof snapshot === 'object' && snapshot !== null) {
         if (snapshot.producer != null) throw new InvalidEntryError('producer', snapshot.producer, reasons.setBySdk);
-        // The entries accepted so far number this one: the recorder accepts it (or
-        // refuses it, taking no seq) before anything else is prepared.
-        snapshot.producer = identityAt(this.identity, this.counts.recorded);
+        // The next seq: the recorder takes it (queued, or dropped and reported in a
+        // checkpoint) or, if this entry is refused here, leaves it to the next one.
+        snapshot.producer = identityAt(this.identity, this.counts.assigned);
       }
       const value = this.codec.encode(snapshot);
       // Validated: the key is a string of at most 256 characters, read from the copy.

@@ -15,6 +15,8 @@ export class QueuedMessage {
     readonly value: Buffer,
     /** Set for recordCritical entries only. */
     readonly settle: Settle | undefined,
+    /** The entry's producer.seq, reported as send_failed if it is never delivered; -1 for a checkpoint. */
+    readonly seq = -1,
   ) {}
 
   /** What the entry costs the queue: its key (an ASCII uuid) and its value. */

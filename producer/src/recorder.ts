@@ -13,6 +13,7 @@ import { instanceIdentity, type InstanceIdentity } from './identity.js';
 import { describeThrown, EntryPreparer, type Prepared } from './prepare.js';
 import { QueuedMessage, type Settle } from './queue.js';
 import { Sender } from './sender.js';
+import { Checkpoints } from './checkpoint.js';
 
 /**
  * FOR TESTS ONLY, and not exported by the package (index.ts): the collaborators
@@ -42,6 +43,7 @@ export class Recorder {
   /** Drops since the queue last accepted: one warning per episode, not one per entry. */
   private droppedFull = 0;
   private readonly warnFull = rateLimiter(10_000);
+  private readonly checkpoints: Checkpoints;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -64,6 +66,8 @@ export class Recorder {
       connected: this.sender.connected,
     }));
     this.sender = new Sender(options, this.counts, this.metrics, this.log, internals.kafka ?? createKafka(options, this.log));
+    this.checkpoints = new Checkpoints(this.identity, this.counts, this.log);
+    this.checkpoints.start(options.checkpointIntervalMs, (message) => this.sender.offerCheckpoint(message));
     this.log.info(
       {
         brokers: options.brokers,
@@ -97,7 +101,7 @@ export class Recorder {
   record(entry: WitnessEntryInput): boolean {
     try {
       if (!this.accepting) {
-        this.counts.dropped.closed += 1;
+        this.numberedDrop('closed', 1);
         return false;
       }
       // Checked before reading: during an outage a refused entry should cost nothing.
@@ -138,7 +142,7 @@ export class Recorder {
     // are counted as queue_full without being read.
     const readable = Math.min(n, this.options.maxQueueDepth);
     if (n > readable) {
-      this.counts.dropped.queue_full += n - readable;
+      this.numberedDrop('queue_full', n - readable);
       this.log.warn({ entries: n, maxQueueDepth: this.options.maxQueueDepth }, 'recordBatch given more entries than the queue holds; the rest dropped (queue_full)');
     }
     let accepted = 0;
@@ -166,14 +170,14 @@ export class Recorder {
 
   private critical(entry: WitnessEntryInput): Promise<void> {
     if (!this.accepting) {
-      this.counts.dropped.closed += 1;
+      this.numberedDrop('closed', 1);
       return Promise.reject(new ProducerClosedError());
     }
     const started = performance.now();
     const prepared = this.preparer.prepare(entry, false);
     if ('refused' in prepared) return Promise.reject(prepared.refused);
     if (this.sender.pendingBytes + prepared.key.length + prepared.value.length > this.options.maxQueueBytes) {
-      this.counts.dropped.queue_full += 1;
+      this.numberedDrop('queue_full', 1);
       return Promise.reject(new QueueFullError(this.sender.pendingBytes, this.options.maxQueueBytes));
     }
     return new Promise<void>((resolve, reject) => {
@@ -208,7 +212,8 @@ export class Recorder {
 
   close(): Promise<void> {
     this.accepting = false;
-    return this.sender.close();
+    this.checkpoints.stop();
+    return this.sender.close(() => this.checkpoints.message(true));
   }
 
   stats(): WitnessProducerStats {
@@ -228,8 +233,8 @@ export class Recorder {
       connected: this.sender.connected,
       sample_rate: this.options.sampleRate,
       fast_crc32c: this.fastCrc32c,
-      // Accepted entries are numbered 0..total-1 (producer.seq).
-      producer: { ...this.identity, last_seq: c.recorded === 0 ? null : c.recorded - 1 },
+      // Seqs 0..last_seq were assigned: accepted, or dropped at the queue and in the checkpoints.
+      producer: { ...this.identity, last_seq: c.assigned === 0 ? null : c.assigned - 1 },
     };
   }
 
@@ -239,6 +244,8 @@ export class Recorder {
   }
 
   private accept(prepared: Prepared, settle: Settle | undefined): void {
+    const seq = this.counts.assigned;
+    this.counts.assigned += 1;
     this.counts.recorded += 1;
     if (prepared.success) this.counts.success += 1;
     else this.counts.error += 1;
@@ -250,11 +257,22 @@ export class Recorder {
       this.log.info({ dropped: this.droppedFull, pending: this.sender.pending }, 'witness producer queue accepts entries again');
       this.droppedFull = 0;
     }
-    this.sender.enqueue(new QueuedMessage(prepared.key, prepared.value, settle));
+    this.sender.enqueue(new QueuedMessage(prepared.key, prepared.value, settle, seq));
+  }
+
+  /**
+   * `n` entries dropped at the queue take the next seqs, reported as undelivered: checked
+   * before reading (an outage must cost nothing), so they take a seq whatever they hold.
+   */
+  private numberedDrop(reason: 'queue_full' | 'closed', n: number): void {
+    const from = this.counts.assigned;
+    this.counts.assigned += n;
+    this.counts.dropped[reason] += n;
+    this.counts.undelivered.add(from, from + n - 1, reason);
   }
 
   private queueFull(): void {
-    this.counts.dropped.queue_full += 1;
+    this.numberedDrop('queue_full', 1);
     this.droppedFull += 1;
     if (this.droppedFull === 1 && this.warnFull()) {
       this.log.warn(

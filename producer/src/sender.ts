@@ -1,3 +1,6 @@
+// Long because the checkpoints (issue 26) share the loop's connection, backoff and
+// one-request-at-a-time rule: sendCheckpoint and sendFinal at the end.
+//
 // The send loop: takes batches from the producer's queue and writes them to Kafka
 // (kafka.ts; kafkajs has no linger of its own), one produce request at a time,
 // idempotent and acks=all. It owns the Kafka producer, made by the KafkaClient it is
@@ -19,6 +22,7 @@ import { classifySendError, disconnectProducer, errorSummary, type BatchProducer
 import { rateLimiter, type Log } from './log.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
+import type { OutgoingMessage } from './kafka.js';
 import type { QueuedMessage } from './queue.js';
 import type { Counts } from './counts.js';
 
@@ -38,6 +42,11 @@ export class Sender {
   private stopped = false;
   private closed: Promise<void> | undefined;
   private readonly warnRetry = rateLimiter(10_000);
+  /** The newest checkpoint not yet sent: outside the entry queue, so sent even when it is full; a newer one supersedes it. */
+  private checkpoint: OutgoingMessage | undefined;
+  /** One produce request at a time, the loop's or close()'s final checkpoint. */
+  private sending: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -78,6 +87,12 @@ export class Sender {
     }
   }
 
+  /** Send this checkpoint before the next batch (sent even while the queue is full), retried until sent or superseded. */
+  offerCheckpoint(message: OutgoingMessage): void {
+    this.checkpoint = message;
+    this.wakeLoop();
+  }
+
   /** Resolves when every entry accepted before the call is settled; rejects after timeoutMs. */
   flush(timeoutMs: number): Promise<void> {
     const flushed = this.held.flush(timeoutMs);
@@ -87,12 +102,12 @@ export class Sender {
   }
 
   /** Flush within flushTimeoutMs, give up the rest (counted), disconnect. Idempotent. */
-  close(): Promise<void> {
-    this.closed ??= this.shutdown();
+  close(final?: () => OutgoingMessage | undefined): Promise<void> {
+    this.closed ??= this.shutdown(final);
     return this.closed;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(final: (() => OutgoingMessage | undefined) | undefined): Promise<void> {
     this.closing = true;
     if (this.lingering) this.interrupt();
     const { flushTimeoutMs } = this.options;
@@ -108,6 +123,9 @@ export class Sender {
         'witness producer closed with entries the broker never acknowledged; counted as dropped (send_failed)',
       );
     }
+    // Built after the rest was given up, so its send_failed ranges are in it.
+    const last = final?.();
+    if (last !== undefined) await this.sendFinal(last);
     this.stopped = true;
     this.wakeLoop();
     const client = this.client;
@@ -162,6 +180,12 @@ export class Sender {
   }
 
   private async step(): Promise<void> {
+    if (this.checkpoint !== undefined && !this.closing) {
+      const client = await this.connect();
+      if (client === undefined || this.stopped) return;
+      await this.sendCheckpoint(client, this.checkpoint);
+      if (this.held.empty) return;
+    }
     if (this.held.empty) {
       await new Promise<void>((resolve) => (this.wake = resolve));
       if (this.stopped || this.options.lingerMs === 0 || this.urgent() || this.held.batchReady()) return;
@@ -216,11 +240,48 @@ export class Sender {
     this.connectedNow = connected;
   }
 
+  private exclusive(client: BatchProducer, messages: readonly OutgoingMessage[]): Promise<void> {
+    this.inFlight += 1;
+    const sent = this.sending.then(() => client.send(this.options.topic, messages, this.options.compression, this.options.requestTimeoutMs));
+    this.sending = sent.catch(() => {}).finally(() => (this.inFlight -= 1));
+    return sent;
+  }
+
+  private async sendCheckpoint(client: BatchProducer, message: OutgoingMessage): Promise<void> {
+    try {
+      await this.exclusive(client, [message]);
+      if (this.checkpoint === message) this.checkpoint = undefined;
+    } catch (err) {
+      const failure = classifySendError(err);
+      this.metrics.countSendError(failure.label, failure.action !== 'fail');
+      // Cumulative: the next checkpoint says all this one did, so one refused for good is let go.
+      if (failure.action === 'fail' && this.checkpoint === message) this.checkpoint = undefined;
+      if (this.warnRetry()) this.log.warn({ err: errorSummary(err) }, 'witness producer could not send a checkpoint; the next one supersedes it');
+      if (failure.action !== 'fail') await this.sleep(this.backoff.next());
+    }
+  }
+
+  /** close()'s checkpoint (final: true): one attempt, bounded by requestTimeoutMs. */
+  private async sendFinal(message: OutgoingMessage): Promise<void> {
+    if (this.inFlight > 0) {
+      // A request given up by close() is still unanswered: the broker is not answering, and close() must not wait on it.
+      this.log.warn({ inFlight: this.inFlight }, 'witness producer closed without its final checkpoint: a request is still unanswered');
+      return;
+    }
+    try {
+      const client = this.client !== undefined && this.clientReady ? this.client : await this.connect();
+      if (client === undefined) throw new Error('Kafka unreachable');
+      await this.exclusive(client, [message]);
+    } catch (err) {
+      this.log.warn({ err: errorSummary(err) }, 'witness producer could not send its final checkpoint');
+    }
+  }
+
   private async send(client: BatchProducer, batch: Batch): Promise<void> {
     const started = performance.now();
     let error: unknown;
     try {
-      await client.send(this.options.topic, batch.messages, this.options.compression, this.options.requestTimeoutMs);
+      await this.exclusive(client, batch.messages);
     } catch (err) {
       error = err ?? new Error('sendBatch rejected without a reason');
     }

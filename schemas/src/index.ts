@@ -30,6 +30,8 @@ export {
 } from './errors.js';
 export { BodyFieldError, DecodeBoundsError, InvalidUtf8Error } from './body-errors.js';
 export { decodeCaps } from './decode-caps.js';
+export { validateCheckpoint, InvalidCheckpointError, CHECKPOINT_INVALID, CHECKPOINT_MAX_RANGES, undeliveredReasons } from './checkpoint.js';
+export { encodeCheckpoint, decodeCheckpoint, isCheckpointMessage, checkpointFingerprint, checkpointFingerprintHex } from './checkpoint-codec.js';
 
 export type {
   WitnessEntry,
@@ -48,6 +50,7 @@ export type {
   TokenUsage,
 } from './entry.js';
 export type { ValidateOptions } from './validate.js';
+export type { WitnessCheckpoint, UndeliveredRange, UndeliveredReason, RefusedCounts } from './checkpoint.js';
 export type { CodecOptions, DecodeOptions, WitnessCodec } from './codec.js';
 export type { SchemaVersion } from './versions.js';
 export type { WitnessErrorCode, DecodeErrorCode } from './errors.js';

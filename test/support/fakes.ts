@@ -117,6 +117,8 @@ type CollectionInfo = Awaited<ReturnType<QdrantWriter['getCollection']>>;
  */
 export class FakeQdrant {
   readonly points = new Map<string, unknown>();
+  /** Points of the `<collection>_checkpoints` companion (checkpoints and dead-letter records), kept apart. */
+  readonly records = new Map<string, unknown>();
   upserts = 0;
   retrieves = 0;
   failWith: (attempt: number) => unknown = () => undefined;
@@ -125,7 +127,11 @@ export class FakeQdrant {
   #collection: CollectionInfo | undefined;
 
   readonly writer: QdrantWriter = {
-    upsert: async (_name: string, request: Upsert) => {
+    upsert: async (name: string, request: Upsert) => {
+      if (name.endsWith('_checkpoints')) {
+        for (const p of (request as { points: Array<{ id: string }> }).points) this.records.set(String(p.id), p);
+        return { operation_id: 0, status: 'completed' as const };
+      }
       this.upserts += 1;
       if (this.gate) await this.gate;
       const failure = this.failWith(this.upserts);

@@ -31,7 +31,7 @@ import { EventEmitter } from 'node:events';
 import { createCodec } from '@witnesslog/schemas';
 import { createRetry } from '@witnesslog/core';
 import { Batcher } from './batcher.js';
-import { ensureCollection } from '../store/collection.js';
+import { ensureCollections } from '../store/checkpoints.js';
 import { redactConfig, type ConsumerConfig } from '../config.js';
 import { createDeadLetterWriter } from './dead-letter.js';
 import { AbortedError } from '../errors.js';
@@ -185,8 +185,8 @@ export function createWitnessConsumer(options: WitnessConsumerOptions): WitnessC
 
   async function start(): Promise<void> {
     log.info({ config: redactConfig(config) }, 'starting');
-    await waitFor('waiting for Qdrant to create or check the collection', () =>
-      ensureCollection(qdrant.writer, { collection: config.qdrant.collection, dim: config.embeddingDim, logger: log, options: config.qdrant.collectionOptions }),
+    await waitFor('waiting for Qdrant to create or check the collections', () =>
+      ensureCollections(qdrant.writer, { collection: config.qdrant.collection, dim: config.embeddingDim, logger: log, options: config.qdrant.collectionOptions }),
     );
     if (closing) return;
     await producer.connect();

@@ -10,7 +10,7 @@
 // stops and the bound is the cap plus one fetched batch. Waiting in the handler
 // (rather than only pausing and returning) keeps the heartbeats ours, so a
 // rebalance during an outage is seen here and handed over properly.
-import type { DecodedWitnessEntry, WitnessCodec } from '@witnesslog/schemas';
+import { decodeCheckpoint, isCheckpointMessage, type DecodedWitnessEntry, type WitnessCheckpoint, type WitnessCodec } from '@witnesslog/schemas';
 import type { Logger } from 'pino';
 import type { Batcher } from './batcher.js';
 import { EmptyMessageError } from '../errors.js';
@@ -26,6 +26,8 @@ export interface Received extends Position {
   arrivedAt: number;
   entry: DecodedWitnessEntry | undefined;
   failure: { reason: string; error: string } | undefined;
+  /** A producer checkpoint (issue 26): neither an entry nor a failure; the checkpoint stage stores it. */
+  checkpoint?: WitnessCheckpoint;
 }
 
 export interface Intake {
@@ -83,7 +85,9 @@ export function receive(codec: Pick<WitnessCodec, 'decode'>, topic: string, part
     return item;
   }
   try {
-    item.entry = codec.decode(message.value);
+    // Told apart by fingerprint; one claiming the impossible fails as WITNESS_CHECKPOINT_INVALID.
+    if (isCheckpointMessage(message.value)) item.checkpoint = decodeCheckpoint(message.value);
+    else item.entry = codec.decode(message.value);
   } catch (err) {
     // Any failure to decode or validate makes this message poison, never the partition.
     const code = (err as { code?: unknown }).code;

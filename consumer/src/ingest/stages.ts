@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import type { Retry } from '@witnesslog/core';
 import type { ConsumerConfig } from '../config.js';
 import type { QdrantWriter } from '../store/qdrant.js';
+import { createCheckpointStage } from './checkpoint-stage.js';
+import { createDeadLetterRecordStage } from './dead-letter-record-stage.js';
 import type { FlushStage } from './flush.js';
 import type { ConsumerMetrics } from './metrics.js';
 
@@ -17,6 +19,9 @@ export interface StageDeps {
 }
 
 // Plain wiring: one line per stage.
-export function createStages(_deps: StageDeps): FlushStage[] {
-  return [];
+export function createStages(deps: StageDeps): FlushStage[] {
+  return [
+    createCheckpointStage(deps),
+    createDeadLetterRecordStage(deps),
+  ];
 }

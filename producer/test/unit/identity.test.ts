@@ -1,5 +1,5 @@
 // Schema v2 as the SDK writes it, against the fake Kafka client (no socket): the
-// producer identity (an id per instance, seq gapless in acceptance order across
+// producer identity (an id per instance, seq in the order entries were given, across
 // record, recordBatch and recordCritical, service and host), and what record()
 // refuses of the new fields: a caller's `producer`, a bad trace id, a negative
 // token count, each counted as invalid and named, never thrown.
@@ -67,7 +67,7 @@ test('every entry is written as v2 with this instance\'s identity; seq numbers t
   await producer.close();
 });
 
-test('an entry accepted and then dropped keeps its seq; a refused one takes none; a new instance has a new id and starts at 0', async () => {
+test('an entry dropped at a full queue takes a seq now (issue 26: its checkpoints report it, so the audit tells a drop from a loss); a new instance has a new id and starts at 0', async () => {
   const kafka = new FakeKafka();
   kafka.failSend = () => new Error('refused for good');
   const first = producerOn(kafka, { maxQueueDepth: 2, flushTimeoutMs: 50 });
@@ -75,8 +75,10 @@ test('an entry accepted and then dropped keeps its seq; a refused one takes none
   kafka.hold();
   assert.equal(first.record(good('x0')), true);
   assert.equal(first.record(good('x1')), true);
-  assert.equal(first.record(good('x2')), false, 'queue full: refused before acceptance');
-  assert.equal(first.stats().producer.last_seq, 1);
+  assert.equal(first.record(good('x2')), false, 'queue full: dropped, holding seq 2');
+  assert.equal(first.stats().producer.last_seq, 2);
+  assert.equal(first.record({ ...good('x3'), quality_score: 7 }), false, 'queue full is checked before reading: an invalid entry takes a seq too');
+  assert.equal(first.stats().producer.last_seq, 3);
   await first.close();
 
   const ok = new FakeKafka();

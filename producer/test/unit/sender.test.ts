@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import { FlushTimeoutError, ProducerClosedError, SendFailedError, type WitnessProducerOptions } from '@witnesslog/producer';
 import { createWitnessProducerWith } from '../../src/producer.js';
+import { decodeCheckpoint } from '@witnesslog/schemas';
 import { entry } from '../../../test/support/entries.js';
 import { FakeKafka, protocolError, unreachable } from '../../../test/support/fake-kafka-producer.js';
 
@@ -234,7 +235,7 @@ test('broker away past the flush timeout: flush() rejects and drops nothing; clo
   assert.equal(kafka.producers[0]!.disconnects, 1);
 });
 
-test('close() while a send is in flight: an answer within the flush timeout delivers the batch', async () => {
+test('close() while a send is in flight: an answer within the flush timeout delivers the batch, then the final checkpoint goes', async () => {
   const kafka = new FakeKafka();
   kafka.hold();
   const { producer } = producerOn(kafka, { flushTimeoutMs: 1_000 });
@@ -250,7 +251,9 @@ test('close() while a send is in flight: an answer within the flush timeout deli
   assert.equal(stats.dropped.send_failed, 0);
   assert.equal(stats.dropped.closed, 1);
   assert.equal(stats.pending, 0);
-  assert.equal(kafka.requests.length, 1);
+  assert.equal(kafka.requests.length, 2, 'the batch, then the final checkpoint (issue 26)');
+  const final = decodeCheckpoint(kafka.requests[1]!.values[0]!);
+  assert.deepStrictEqual([final.final, final.high_seq, final.undelivered], [true, 2, [{ from: 2, to: 2, reason: 'closed' }]]);
   assert.equal(kafka.producers[0]!.disconnects, 1);
 });
 
