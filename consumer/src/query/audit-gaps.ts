@@ -2,9 +2,9 @@
 // reading points: `producer.seq` is an integer index, so "how many points of this
 // producer have a seq in these ranges" is answered from the index. A set of
 // ranges whose count equals its size holds no gap; a count of 0 is one whole gap;
-// anything else is split in half (first the list of ranges, then a single range
-// at its midpoint) and each half counted. A window of a million seqs with a few
-// gaps costs about 20 counts per gap, whatever the window's size.
+// anything else is split in 16 parts (first the list of ranges, then a single
+// range) and each part counted. A window of a million seqs with a few gaps costs
+// about 80 counts per gap in 5 rounds, whatever the window's size.
 //
 // A count above the size means two points claim one seq (a duplicate the SDK
 // never writes): it hides gaps, so such a set is split too, down to single seqs,
@@ -28,6 +28,7 @@ export interface Holes {
 
 // Ranges per count request: a filter of this many clauses stays small and quick.
 const MAX_RANGES_PER_COUNT = 256;
+const FANOUT = 16;
 
 export const rangeSize = (ranges: readonly SeqRange[]): number => ranges.reduce((n, [a, b]) => n + (b - a + 1), 0);
 
@@ -51,20 +52,20 @@ export async function findHoles(ranges: readonly SeqRange[], count: RangeCounter
     }
     return halves(set);
   }
+  // Parts, not halves: a count costs about the points it covers, so splitting 16
+  // ways visits each point of the window about once above the gaps instead of once
+  // per level, in 5 rounds for a million seqs instead of 20.
   async function halves(set: readonly SeqRange[]): Promise<void> {
-    let left: SeqRange[];
-    let right: SeqRange[];
+    const parts: SeqRange[][] = [];
     if (set.length > 1) {
-      const mid = Math.floor(set.length / 2);
-      left = set.slice(0, mid);
-      right = set.slice(mid);
+      const per = Math.ceil(set.length / FANOUT);
+      for (let i = 0; i < set.length; i += per) parts.push(set.slice(i, i + per));
     } else {
       const [a, b] = set[0]!;
-      const mid = Math.floor((a + b) / 2);
-      left = [[a, mid]];
-      right = [[mid + 1, b]];
+      const per = Math.ceil((b - a + 1) / FANOUT);
+      for (let lo = a; lo <= b; lo += per) parts.push([[lo, Math.min(b, lo + per - 1)]]);
     }
-    await Promise.all([search(left), search(right)]);
+    await Promise.all(parts.map(search));
   }
   await search(ranges);
   return { holes: merge(holes), duplicates: duplicates.sort((a, b) => a - b) };
