@@ -8,6 +8,7 @@ import { QUERY_VECTOR, RESPONSE_VECTOR } from '../store/point.js';
 import type { VectorName } from '../query/query.js';
 import type { WitnessFilter } from '../query/filter.js';
 import { POSTMORTEM_OPTIONS } from './postmortem-flags.js';
+import { AUDIT_OPTIONS } from './audit-flags.js';
 
 // Every flag of every command, parsed strictly; COMMANDS says which ones a command accepts.
 export const OPTIONS = {
@@ -40,6 +41,7 @@ export const OPTIONS = {
   service: { type: 'string' },
   producer: { type: 'string' },
   ...POSTMORTEM_OPTIONS,
+  ...AUDIT_OPTIONS,
 } as const;
 
 export type Flag = keyof typeof OPTIONS;
@@ -60,6 +62,8 @@ export const COMMANDS: Record<string, { flags: Flag[]; positionals: number }> = 
   routing: { flags: [...FILTERS, 'max-entries'], positionals: 0 },
   quality: { flags: [...FILTERS, 'every', 'max-entries'], positionals: 0 },
   latency: { flags: [...FILTERS, 'max-entries'], positionals: 0 },
+  // Issue 26: is every entry accounted for (audit.ts).
+  audit: { flags: ['since', 'until', 'service', 'producer', 'grace'], positionals: 0 },
 };
 
 /** A usage problem: printed with a pointer to --help, exit 2. */

@@ -33,6 +33,7 @@ import { createWitnessQuery, isUnreachable } from '../query/query.js';
 import { replayTopic } from '../ops/replay.js';
 import { isPostmortem, runPostmortem } from './postmortem.js';
 import { runGet, runSearch } from './lookup.js';
+import { runAudit } from './audit.js';
 
 export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
 
@@ -50,6 +51,8 @@ commands:
   routing                                             router's choice vs model served, confidence, unsure decisions (--max-entries n)
   quality                                             quality_score and success per time bucket and model (--every 1h, --max-entries n)
   latency                                             p50/p95/p99 per latency component, how often each was slowest (--max-entries n)
+  audit                                               every producer's entries: stored, dead-lettered, dropped, in flight, unaccounted
+                                                      (--since 1h, --service S, --producer ID, --grace 2m; exit 1 when something is unaccounted)
 
 filters (search, list, stats, clusters, routing, quality, latency):
   --session <id>  --model <name> (repeatable)  --errors | --ok  --error-code <code>
@@ -122,6 +125,8 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
       return runGet(q, rest[0], values, collection, io);
     case 'search':
       return runSearch(q, values, collection, io);
+    case 'audit':
+      return runAudit(q, values, io);
     case 'list': {
       const order = values.oldest ? 'oldest' : 'newest';
       const page = await q.list({ filter: toFilter(values), limit: integer('--limit', values.limit, 20), order, cursor: values.cursor ?? null });

@@ -118,6 +118,11 @@ export const METRICS = {
     help: 'Group joins after the first (rebalances), as seen by this instance.',
     labelNames: [],
   },
+  entriesUnaccounted: {
+    name: 'witness_entries_unaccounted',
+    help: 'Per producer service: entries the last scheduled audit (WITNESS_AUDIT_INTERVAL) found neither stored, dead-lettered, dropped at the source nor in flight.',
+    labelNames: ['service'],
+  },
 } as const;
 
 export type MetricKey = keyof typeof METRICS;
@@ -147,6 +152,7 @@ export interface ConsumerMetrics {
   lag: Gauge<'topic' | 'partition'>;
   lastFlush: Gauge;
   rebalances: Counter;
+  entriesUnaccounted: Gauge<'service'>;
 }
 
 /**
@@ -187,6 +193,7 @@ export function createMetrics(registry: Registry, { processMetrics = false }: { 
     lag: gauge(METRICS.lag),
     lastFlush: gauge(METRICS.lastFlush),
     rebalances: counter(METRICS.rebalances),
+    entriesUnaccounted: gauge(METRICS.entriesUnaccounted),
   };
   // Gauges without labels start at 0 so they are exposed (and graphable) before the first event.
   metrics.qdrantWaiting.set(0);

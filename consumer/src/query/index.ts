@@ -24,3 +24,6 @@ export type { LatencyOptions, LatencyReport, Percentiles } from './latency.js';
 export { DEFAULT_MAX_ENTRIES } from './read.js';
 export { DEFAULT_SAMPLE as DEFAULT_CLUSTER_SAMPLE, MAX_SAMPLE as MAX_CLUSTER_SAMPLE } from './clusters.js';
 export { FALLBACK_THRESHOLD as CLUSTER_FALLBACK_THRESHOLD } from './dbscan.js';
+export { DEFAULT_AUDIT_GRACE_MS } from './audit.js';
+export type { AuditOptions, AuditReport } from './audit.js';
+export type { ProducerAudit, AuditProblem } from './audit-producer.js';

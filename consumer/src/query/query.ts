@@ -18,6 +18,7 @@ import { latencyReport, type LatencyOptions, type LatencyReport } from './latenc
 import { qualityReport, type QualityOptions, type QualityReport } from './quality.js';
 import { routingReport, type RoutingOptions, type RoutingReport } from './routing.js';
 import type { QueryContext } from './read.js';
+import { auditLog, type AuditOptions, type AuditReport } from './audit.js';
 
 export interface WitnessQueryOptions {
   url: string;
@@ -92,6 +93,8 @@ export interface WitnessQuery {
   quality(options?: QualityOptions): Promise<QualityReport>;
   /** Latency percentiles per component and how often each was the slowest (latency.ts). */
   latency(options?: LatencyOptions): Promise<LatencyReport>;
+  /** Every producer's seqs: stored, dead-lettered, dropped, in flight or unaccounted (audit.ts). */
+  audit(options?: AuditOptions): Promise<AuditReport>;
 }
 
 // Qdrant has no hard cap; this one keeps a typo (limit 1e9) from pulling the whole log.
@@ -147,6 +150,7 @@ export function createWitnessQuery({ url, apiKey, collection, timeoutMs = 10_000
     routing: (options) => routingReport(ctx, options),
     quality: (options) => qualityReport(ctx, options),
     latency: (options) => latencyReport(ctx, options),
+    audit: (options) => auditLog(ctx, options),
 
     async searchSimilar(embedding, { limit = 10, using = QUERY_VECTOR, filter, withVectors = false, exclude = [] } = {}) {
       checkLimit(limit);

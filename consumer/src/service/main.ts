@@ -14,6 +14,8 @@ import { createWitnessConsumer } from '../ingest/consumer.js';
 import { ConfigError } from '../errors.js';
 import { startHttpServer } from './http.js';
 import { createRetention, retentionConfig, type Retention } from '../ops/retention.js';
+import { startAuditMetric, type AuditMetric } from './start-audit-metric.js';
+import { auditMetricConfig } from './audit-metric.js';
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
 
@@ -21,11 +23,14 @@ async function main(): Promise<number> {
   let config: ConsumerConfig;
   let retention: Retention | undefined;
   let retentionWindow: ReturnType<typeof retentionConfig>;
+  let auditSchedule: ReturnType<typeof auditMetricConfig>;
+  let audit: AuditMetric | undefined;
   // Old variable names (KAFKA_*, QDRANT_*) read: logged once each when the logger exists.
   const deprecations: Deprecation[] = [];
   try {
     config = loadConfig(process.env, (d) => deprecations.push(d));
     retentionWindow = retentionConfig(process.env);
+    auditSchedule = auditMetricConfig(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`witness-consumer: ${err.message}\n`);
@@ -55,6 +60,7 @@ async function main(): Promise<number> {
     stopping ??= (async () => {
       logger.info({ why }, 'shutting down');
       await retention?.stop();
+      await audit?.stop();
       const { drained } = await consumer.close();
       await http.close();
       return drained ? code : Math.max(code, 1);
@@ -87,6 +93,8 @@ async function main(): Promise<number> {
       retention = createRetention({ client, collection, ...retentionWindow, registry, logger: logger.child({ component: 'retention' }) });
       retention.start();
     }
+    // WITNESS_AUDIT_INTERVAL: witness_entries_unaccounted{service} from a scheduled audit.
+    if (auditSchedule && !stopping) audit = startAuditMetric({ config, schedule: auditSchedule, registry, logger });
   } catch (err) {
     if (!stopping) {
       logger.fatal({ err }, `could not start: ${(err as Error).message}`);
