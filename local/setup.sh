@@ -77,7 +77,7 @@ if [ ! -f "$sdk_venv/.complete" ]; then
   touch "$sdk_venv/.complete"
 fi
 sdk_site="$root/.run/python-sdk"
-sdk_hash="$(hash_of "$sdk_dir/pyproject.toml" "$sdk_dir"/src/witnesslog/*.py "$root"/schemas/witness-entry.v*.avsc "$root/schemas/validation.json")-$(basename "$sdk_venv")"
+sdk_hash="$(hash_of "$sdk_dir/pyproject.toml" "$sdk_dir"/src/witnesslog/*.py "$root"/schemas/witness-*.avsc "$root/schemas/validation.json")-$(basename "$sdk_venv")"
 if [ "$(cat "$sdk_site/.witnesslog-sdk" 2>/dev/null)" != "$sdk_hash" ]; then
   say "building the Python SDK into .run/python-sdk"
   rm -rf "$sdk_site" "$sdk_dir/build"
