@@ -1,7 +1,7 @@
 // Reading back what the producer wrote: every message of a topic, in partition order,
 // decoded (test/support/topic.ts does the reading).
 import { decodeEntry, isCheckpointMessage, type DecodedWitnessEntry } from '@witnesslog/schemas';
-import { messageCount as countMessages, deleteTopics as removeTopics, readMessages } from './topic.js';
+import { countByKind, messageCount as countMessages, deleteTopics as removeTopics, readMessages } from './topic.js';
 
 export interface Consumed {
   partition: number;
@@ -13,6 +13,11 @@ export interface Consumed {
 /** How many messages the topic holds (from its offsets). */
 export function messageCount(brokers: string[], topic: string): Promise<number> {
   return countMessages({ brokers }, topic);
+}
+
+/** How many entries the topic holds: its messages but the SDK's checkpoints. */
+export async function entryCount(brokers: string[], topic: string): Promise<number> {
+  return (await countByKind({ brokers }, topic)).entries;
 }
 
 /** Consumes the topic from the beginning until `count` entries arrived; each decoded. The SDK's checkpoints (issue 26) are left out. */

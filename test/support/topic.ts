@@ -2,6 +2,7 @@
 // Kafka: every message with its partition, a hard timeout, and (unless told)
 // the count taken from the offsets first. Over the plain or a secured listener.
 import kafkajs, { type KafkaConfig, type KafkaMessage } from 'kafkajs';
+import { isCheckpointMessage } from '@witnesslog/schemas';
 import { uniqueName } from './env.js';
 
 /** How clients reach the broker: the plain listener, or a secured one (security.test.ts). */
@@ -71,4 +72,11 @@ export async function readMessages(
 /** Every message of a topic, as the offsets count them. */
 export async function readTopic(access: KafkaAccess, topic: string, timeoutMs = 60_000): Promise<KafkaMessage[]> {
   return (await readMessages(access, topic, { timeoutMs })).map((m) => m.message);
+}
+
+/** The topic's messages by kind: the SDKs' checkpoints (issue 26) apart from everything else. */
+export async function countByKind(access: KafkaAccess, topic: string): Promise<{ entries: number; checkpoints: number }> {
+  const read = await readMessages(access, topic);
+  const checkpoints = read.filter(({ message }) => isCheckpointMessage(message.value ?? Buffer.alloc(0))).length;
+  return { entries: read.length - checkpoints, checkpoints };
 }
