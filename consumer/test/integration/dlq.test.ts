@@ -46,7 +46,7 @@ async function witness(...args: string[]): Promise<{ code: number; out: string; 
 }
 
 async function sourceMessages(): Promise<number> {
-  const admin = kafka().admin();
+  const admin = kafka.admin();
   await admin.connect();
   try {
     return (await admin.fetchTopicOffsets(names.topic)).reduce((n, p) => n + Number(p.high), 0);
