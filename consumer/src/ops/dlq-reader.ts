@@ -60,38 +60,66 @@ export function parseLetter(m: { partition: number; offset: string; key: Buffer 
 
 /** Every letter of `topic` up to the high watermarks at start, oldest first per partition. */
 export async function readLetters(kafka: kafkajs.Kafka, topic: string): Promise<Letter[]> {
+  const groupId = `witness-dlq-read-${process.pid}-${Date.now().toString(36)}`;
+  const letters: Letter[] = [];
   const admin = kafka.admin();
   await admin.connect();
   try {
+    await consumeLetters(kafka, topic, { groupId, onLetter: async (l) => void letters.push(l) });
+  } finally {
+    await admin.deleteGroups([groupId]).catch(() => {});
+    await admin.disconnect();
+  }
+  return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+/**
+ * Each letter of `topic` after `groupId`'s committed offsets (the beginning if none) up to the
+ * high watermarks at start, to `onLetter` in order per partition; resolves once all are handled.
+ * The group never commits by itself: `onLetter` may (redrive.ts does, after each letter).
+ */
+export async function consumeLetters(
+  kafka: kafkajs.Kafka,
+  topic: string,
+  { groupId, onLetter }: { groupId: string; onLetter: (l: Letter, consumer: kafkajs.Consumer) => Promise<void> },
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let remaining: Map<number, bigint>;
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const from = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     const offsets = await admin.fetchTopicOffsets(topic);
-    const targets = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
-    if (targets.size === 0) return [];
-    const groupId = `witness-dlq-read-${process.pid}-${Date.now().toString(36)}`;
-    const letters: Letter[] = [];
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-    await consumer.connect();
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const remaining = new Set(targets.keys());
-        consumer.subscribe({ topic, fromBeginning: true }).then(() =>
-          consumer.run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              const target = targets.get(partition);
-              if (target === undefined || BigInt(message.offset) >= target) return;
-              letters.push(parseLetter({ partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers as RecordHeaders }));
-              if (BigInt(message.offset) + 1n >= target) remaining.delete(partition);
-              if (remaining.size === 0) resolve();
-            },
-          }),
-        ).catch(reject);
-      });
-    } finally {
-      await consumer.disconnect();
-      await admin.deleteGroups([groupId]).catch(() => {});
-    }
-    return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+    // A partition with no commit (offset -1) starts at its low watermark.
+    const start = (o: { partition: number; low: string }) => {
+      const c = from.get(o.partition) ?? -1n;
+      return c < 0n ? BigInt(o.low) : c;
+    };
+    remaining = new Map(offsets.filter((o) => BigInt(o.high) > start(o)).map((o) => [o.partition, BigInt(o.high)]));
   } finally {
     await admin.disconnect();
+  }
+  if (remaining.size === 0) return;
+  const targets = new Map(remaining);
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            const target = targets.get(partition);
+            if (target === undefined || BigInt(message.offset) >= target) return;
+            await onLetter(parseLetter({ partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers as RecordHeaders }), consumer);
+            if (BigInt(message.offset) + 1n >= target) remaining.delete(partition);
+            if (remaining.size === 0) resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
   }
 }

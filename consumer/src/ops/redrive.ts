@@ -12,7 +12,7 @@
 // absorbed by the consumer: the log is append-only per request id, and a
 // conflicting repeat is dead-lettered again with its reason.
 import type kafkajs from 'kafkajs';
-import { readLetters, REDRIVEN_FROM_HEADER, type Letter } from './dlq-reader.js';
+import { consumeLetters, readLetters, REDRIVEN_FROM_HEADER, type Letter } from './dlq-reader.js';
 import { createTokenBucket } from './token-bucket.js';
 
 export interface RedriveOptions {
@@ -45,37 +45,46 @@ export function matches(l: Letter, { reason, since }: { reason?: string | undefi
 
 export async function redrive({ kafka, dlqTopic, reason, since, ratePerSecond, dryRun, onLetter }: RedriveOptions): Promise<RedriveResult> {
   const groupId = redriveGroupId(dlqTopic, reason);
-  const admin = kafka.admin();
-  await admin.connect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const result: RedriveResult = { groupId, redriven: [], unredrivable: [] };
-  try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [dlqTopic] });
+  const take = (l: Letter): boolean => {
+    if (!matches(l, { reason, since })) return false;
+    if (l.unredrivable) result.unredrivable.push(l);
+    return l.unredrivable === null;
+  };
+  if (dryRun) {
+    // What a real run would send: the letters after the group's committed offsets, read without joining it.
+    const admin = kafka.admin();
+    await admin.connect();
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [dlqTopic] }).finally(() => admin.disconnect());
     const done = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
-    const pending = (await readLetters(kafka, dlqTopic)).filter((l) => BigInt(l.offset) >= (done.get(l.partition) ?? 0n));
-    if (!dryRun) await producer.connect();
-    const bucket = createTokenBucket(ratePerSecond);
-    for (const l of pending) {
-      if (matches(l, { reason, since })) {
-        if (l.unredrivable) result.unredrivable.push(l);
-        else {
-          if (!dryRun) {
-            await bucket.take();
-            await producer.send({
-              topic: l.sourceTopic,
-              acks: -1,
-              messages: [{ key: l.key, value: l.value, headers: { ...l.headers, [REDRIVEN_FROM_HEADER]: `${dlqTopic}/${l.partition}:${l.offset}` } as kafkajs.IHeaders }],
-            });
-          }
+    for (const l of await readLetters(kafka, dlqTopic)) {
+      if (BigInt(l.offset) >= (done.get(l.partition) ?? 0n) && take(l)) {
+        result.redriven.push(l);
+        onLetter?.(l);
+      }
+    }
+    return result;
+  }
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const bucket = createTokenBucket(ratePerSecond);
+  try {
+    await consumeLetters(kafka, dlqTopic, {
+      groupId,
+      onLetter: async (l, consumer) => {
+        if (take(l)) {
+          await bucket.take();
+          const from = `${dlqTopic}/${l.partition}:${l.offset}`;
+          await producer.send({ topic: l.sourceTopic, acks: -1, messages: [{ key: l.key, value: l.value, headers: { ...l.headers, [REDRIVEN_FROM_HEADER]: from } as kafkajs.IHeaders }] });
           result.redriven.push(l);
           onLetter?.(l);
         }
-      }
-      if (!dryRun) await admin.setOffsets({ groupId, topic: dlqTopic, partitions: [{ partition: l.partition, offset: String(BigInt(l.offset) + 1n) }] });
-    }
+        // Committed once the letter is on its source topic (or passed over): a rerun resumes after it.
+        await consumer.commitOffsets([{ topic: dlqTopic, partition: l.partition, offset: String(BigInt(l.offset) + 1n) }]);
+      },
+    });
   } finally {
-    if (!dryRun) await producer.disconnect();
-    await admin.disconnect();
+    await producer.disconnect();
   }
   return result;
 }
