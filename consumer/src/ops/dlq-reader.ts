@@ -6,6 +6,7 @@
 // a list or a re-drive wants them all.
 import type kafkajs from 'kafkajs';
 import { DLQ_HEADERS } from '../ingest/dead-letter.js';
+import { UnknownTopicError } from '../errors.js';
 import type { RecordHeaders } from '../ingest/kafka.js';
 
 /** Added to a re-driven record: the letter it came from, `<dlq topic>/<partition>:<offset>`. */
@@ -87,6 +88,7 @@ export async function consumeLetters(
   await admin.connect();
   let remaining: Map<number, bigint>;
   try {
+    if (!(await admin.listTopics()).includes(topic)) throw new UnknownTopicError(topic);
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const from = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -101,6 +103,7 @@ export async function consumeLetters(
   }
   if (remaining.size === 0) return;
   const targets = new Map(remaining);
+  let failed = false;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
   await consumer.connect();
   try {
@@ -111,8 +114,15 @@ export async function consumeLetters(
           autoCommit: false,
           eachMessage: async ({ partition, message }) => {
             const target = targets.get(partition);
-            if (target === undefined || BigInt(message.offset) >= target) return;
-            await onLetter(parseLetter({ partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers as RecordHeaders }), consumer);
+            if (failed || target === undefined || BigInt(message.offset) >= target) return;
+            // A failure ends the run (kafkajs would retry the message forever): nothing after it is handled or committed.
+            try {
+              await onLetter(parseLetter({ partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers as RecordHeaders }), consumer);
+            } catch (err) {
+              failed = true;
+              reject(err);
+              return;
+            }
             if (BigInt(message.offset) + 1n >= target) remaining.delete(partition);
             if (remaining.size === 0) resolve();
           },

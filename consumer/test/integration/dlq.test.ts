@@ -11,6 +11,8 @@ import { schemaVersions } from '@witnesslog/schemas';
 import { createWitnessConsumer } from '@witnesslog/consumer';
 import { runCli } from '../../src/cli/cli.js';
 import { REDRIVEN_FROM_HEADER } from '../../src/ops/dlq-reader.js';
+import { redrive } from '../../src/ops/redrive.js';
+import { createKafkajs } from '../../src/ingest/kafka.js';
 import { consumerEnv } from '../../../test/support/env.js';
 import { TEST_PRODUCER_ID, withProducer } from '../../../test/support/entries.js';
 import {
@@ -113,32 +115,50 @@ test('dlq show prints one letter by <partition>:<offset>; a missing one exits 1,
   const malformed = await witness('dlq', 'show', 'zero:1');
   assert.equal(malformed.code, 2);
   assert.match(malformed.err, /zero:1.*<partition>:<offset>/);
+  const unknown = await witness('dlq', 'list', '--topic', `${names.dlqTopic}-missing`);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /-missing" does not exist/);
   const rate = await witness('dlq', 'redrive', '--rate', 'fast');
   assert.equal(rate.code, 2);
   assert.match(rate.err, /--rate fast/);
 });
 
-test('redrive: a dry run produces nothing; a re-drive is stored by a v2 consumer, a second one puts nothing back, audit counts them stored', async () => {
+test('redrive: a dry run produces nothing; an interrupted re-drive resumes; a re-drive is stored by a v2 consumer, a second one puts nothing back, audit counts them stored', async () => {
   const before = await sourceMessages();
   const dry = await witness('dlq', 'redrive', '--reason', 'WITNESS_UNKNOWN_FINGERPRINT', '--dry-run', '--json');
   assert.equal(dry.code, 0, dry.err);
   assert.equal(JSON.parse(dry.out).redriven.length, 3);
   assert.equal(await sourceMessages(), before, 'a dry run produced nothing');
 
+  // Interrupted after its first letter was produced but before it was committed (the crash window):
+  // the rerun resumes there, sending that letter again, which the append-only log absorbs.
+  const interrupted = redrive({
+    kafka: createKafkajs(testConfig(names), testLogger('redrive')),
+    dlqTopic: names.dlqTopic,
+    reason: 'WITNESS_UNKNOWN_FINGERPRINT',
+    ratePerSecond: 50,
+    dryRun: false,
+    onLetter: () => {
+      throw new Error('interrupted');
+    },
+  });
+  await assert.rejects(interrupted, /interrupted/);
+  assert.equal(await sourceMessages(), before + 1);
+
   const first = await witness('dlq', 'redrive', '--reason', 'WITNESS_UNKNOWN_FINGERPRINT', '--rate', '50/s');
   assert.equal(first.code, 0, first.err);
   assert.match(first.out, /re-drove 3 letters/);
-  assert.equal(await sourceMessages(), before + 3);
-  const back = (await readTopic(names.topic, before + 3)).slice(before);
+  assert.equal(await sourceMessages(), before + 4);
+  const back = (await readTopic(names.topic, before + 4)).slice(before);
   assert.ok(back.every((m) => m.headers![REDRIVEN_FROM_HEADER]!.toString().startsWith(`${names.dlqTopic}/`)));
 
   const second = await witness('dlq', 'redrive', '--reason', 'WITNESS_UNKNOWN_FINGERPRINT');
   assert.match(second.out, /re-drove 0 letters/);
-  assert.equal(await sourceMessages(), before + 3, 'the second run put nothing back');
+  assert.equal(await sourceMessages(), before + 4, 'the second run put nothing back');
 
   const run = await runConsumer(testConfig(names), 'v2');
   try {
-    await waitFor('the v2 consumer committed the re-driven letters', async () => (await committedOffsets(names.groupId, names.topic)) === before + 3);
+    await waitFor('the v2 consumer committed the re-driven letters', async () => (await committedOffsets(names.groupId, names.topic)) === before + 4);
   } finally {
     await run.close();
   }
