@@ -64,6 +64,8 @@ export const COMMANDS: Record<string, { flags: Flag[]; positionals: number }> = 
   latency: { flags: [...FILTERS, 'max-entries'], positionals: 0 },
   // Issue 26: is every entry accounted for (audit.ts).
   audit: { flags: ['since', 'until', 'service', 'producer', 'grace'], positionals: 0 },
+  // Issue 26 item 5: list, show <partition>:<offset>, redrive (dlq.ts checks the positionals and each subcommand's flags).
+  dlq: { flags: ['reason', 'since', 'rate', 'dry-run', 'topic'], positionals: 1 },
 };
 
 /** A usage problem: printed with a pointer to --help, exit 2. */

@@ -34,6 +34,7 @@ import { replayTopic } from '../ops/replay.js';
 import { isPostmortem, runPostmortem } from './postmortem.js';
 import { runGet, runSearch } from './lookup.js';
 import { runAudit } from './audit.js';
+import { runDlq } from './dlq.js';
 
 export const EXIT = Object.freeze({ found: 0, nothingFound: 1, usage: 2, unreachable: 3, internal: 4 });
 
@@ -53,6 +54,9 @@ commands:
   latency                                             p50/p95/p99 per latency component, how often each was slowest (--max-entries n)
   audit                                               every producer's entries: stored, dead-lettered, dropped, in flight, unaccounted
                                                       (--since 1h, --service S, --producer ID, --grace 2m; exit 1 when something is unaccounted)
+  dlq list                                            the dead letters (--reason R, --since 1d; --topic: another DLQ topic than WITNESS_DLQ_TOPIC)
+  dlq show <partition>:<offset>                       one dead letter: reason, error, source, key, headers
+  dlq redrive                                         put letters back on their source topic, resumable (--reason R, --since 1d, --rate 100/s, --dry-run)
 
 filters (search, list, stats, clusters, routing, quality, latency):
   --session <id>  --model <name> (repeatable)  --errors | --ok  --error-code <code>
@@ -101,6 +105,10 @@ async function dispatch(argv: string[], env: NodeJS.ProcessEnv, io: CliIo, targe
   if (!spec) throw new UsageError(`unknown command "${command}" (one of ${Object.keys(COMMANDS).join(', ')})`);
   for (const flag of Object.keys(values) as Flag[]) {
     if (!COMMON.includes(flag) && !spec.flags.includes(flag)) throw new UsageError(`--${flag} is not an option of "witness ${command}"`);
+  }
+  if (command === 'dlq') {
+    const { warn } = cliSettings(env, io);
+    return runDlq(rest, values, env, warn, io);
   }
   // `get --trace <id>` is the one command whose positional may be left out.
   if (rest.length !== spec.positionals && !(command === 'get' && values.trace !== undefined && rest.length === 0)) {

@@ -154,7 +154,8 @@ export function createKafka(config: ConsumerConfig, logger: Logger): KafkaClient
   };
 }
 
-function createKafkajs(config: ConsumerConfig, logger: Logger): kafkajs.Kafka {
+/** The kafkajs client itself, for the ops tools that read a topic outside a consumer group's flow (ops/redrive.ts). */
+export function createKafkajs(config: ConsumerConfig, logger: Logger): kafkajs.Kafka {
   const log = logger.child({ component: 'kafkajs' });
   const { brokers, clientId, ssl, sasl } = config.kafka;
   const options: KafkaConfig = {
