@@ -120,7 +120,7 @@ test('producers before consumers: a consumer knowing only v1 dead-letters v2 mes
     assert.match(letter.headers![DLQ_HEADERS.error]!.toString(), new RegExp(currentSchemaVersion.fingerprintHex));
   }
 
-  // Recovery, by hand until `witness dlq redrive` exists: the letters' original bytes back onto a topic a v2 consumer reads.
+  // Recovery, by hand here; `witness dlq redrive` does the same for operators (consumer/test/integration/dlq.test.ts): the letters' original bytes back onto a topic a v2 consumer reads.
   const redrive = testNames('schema-v2-redrive');
   await createTopics({ topic: redrive.topic }, { topic: redrive.dlqTopic });
   cleanups.push(() => deleteTopics(redrive.topic, redrive.dlqTopic));
