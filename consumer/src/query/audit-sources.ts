@@ -7,8 +7,7 @@
 import type { QdrantCondition, QdrantFilter } from './filter.js';
 import type { QueryContext } from './read.js';
 import type { SeqRange } from './audit-gaps.js';
-
-export const checkpointCollectionOf = (collection: string): string => `${collection}_checkpoints`;
+import { checkpointCollection } from '../store/checkpoints.js';
 
 export interface CheckpointPoint {
   producer_id: string;
@@ -59,7 +58,7 @@ export interface AuditSources {
 }
 
 export function createAuditSources(ctx: QueryContext): AuditSources {
-  const side = checkpointCollectionOf(ctx.collection);
+  const side = checkpointCollection(ctx.collection);
   let requests = 0;
   let hasSide = true;
   const byProducer = (id: string): QdrantCondition => ({ key: 'producer.id', match: { value: id } });
